@@ -1,0 +1,146 @@
+"""Exceptions raised by the X likes provider.
+
+One small hierarchy. Errors that come from the API carry the HTTP status and the problem fields
+(``title``, ``detail``, ``type``); nothing in the provider matches on message text. No exception
+message ever contains a credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+ALLOWED_PREVIEW = 12
+
+
+class XError(Exception):
+    """Base class of every error raised by this provider."""
+
+
+class XValidationError(XError, ValueError):
+    """A parameter was rejected before any request was sent."""
+
+    def __init__(self, parameter: str, value: object, allowed: str | Iterable[str]) -> None:
+        self.parameter = parameter
+        self.value = value
+        if isinstance(allowed, str):
+            self.allowed = allowed
+        else:
+            names = sorted(allowed)
+            shown = ", ".join(names[:ALLOWED_PREVIEW])
+            more = len(names) - ALLOWED_PREVIEW
+            self.allowed = shown + (f", ... ({more} more)" if more > 0 else "")
+            self.allowed_values: tuple[str, ...] = tuple(names)
+        super().__init__(f"Invalid value {value!r} for parameter '{parameter}'. Allowed: {self.allowed}.")
+
+
+class XConfigError(XError, ValueError):
+    """The connection (or hook arguments) are not usable as configured."""
+
+
+class XRateLimitWait(XError):
+    """A rate-limit wait that the caller chose not to sleep through (for example to defer instead).
+
+    ``resume_at`` is the Unix time after which the request may be sent again; ``pagination_token``
+    is the cursor of the first page not fetched yet (``None`` for the first page).
+    """
+
+    def __init__(self, resume_at: float, endpoint: str, pagination_token: str | None = None) -> None:
+        self.resume_at = resume_at
+        self.endpoint = endpoint
+        self.pagination_token = pagination_token
+        super().__init__(f"Rate limit of {endpoint} exhausted; resume after {resume_at:.0f} (Unix time)")
+
+
+class XApiError(XError):
+    """The X API answered with an error status."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        endpoint: str = "",
+        title: str | None = None,
+        detail: str | None = None,
+        problem_type: str | None = None,
+        errors: Sequence[Mapping[str, Any]] = (),
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.endpoint = endpoint
+        self.title = title
+        self.detail = detail
+        self.problem_type = problem_type
+        self.errors = list(errors)
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        parts = [f"X API {self.status}"]
+        if self.endpoint:
+            parts.append(f"on {self.endpoint}")
+        text = " ".join(parts)
+        described = ": ".join(p for p in (self.title, self.detail) if p)
+        if not described and self.errors:
+            described = "; ".join(str(e.get("message", "")) for e in self.errors if e.get("message"))
+        if described:
+            text += f": {described}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class XBadRequestError(XApiError):
+    """400: the API rejected a parameter. ``parameters`` names the rejected query parameters."""
+
+    @property
+    def parameters(self) -> list[str]:
+        names: list[str] = []
+        for error in self.errors:
+            params = error.get("parameters")
+            if isinstance(params, Mapping):
+                names.extend(str(k) for k in params)
+        return names
+
+
+class XAuthError(XApiError):
+    """401: the credentials were not accepted (after one refresh, where the auth type has one)."""
+
+
+class XTokenRefreshError(XAuthError):
+    """The OAuth token endpoint refused to mint or refresh a token (for example ``invalid_grant``)."""
+
+
+FORBIDDEN_REASONS = ("unsupported-authentication", "client-forbidden", "usage-capped", "forbidden")
+
+
+class XForbiddenError(XApiError):
+    """403. ``reason`` is one of ``FORBIDDEN_REASONS``; ``working_auth_types`` names what would work."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        reason: str = "forbidden",
+        working_auth_types: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.reason = reason
+        self.working_auth_types = tuple(working_auth_types)
+        super().__init__(status, **kwargs)
+
+
+class XNotFoundError(XApiError):
+    """404: the resource does not exist (or is not visible to these credentials)."""
+
+
+class XRateLimitError(XApiError):
+    """429 that could not be waited out (too many consecutive 429s). ``reset_at`` is Unix time or None."""
+
+    def __init__(self, status: int, *, reset_at: float | None = None, **kwargs: Any) -> None:
+        self.reset_at = reset_at
+        super().__init__(status, **kwargs)
+
+
+class XServerError(XApiError):
+    """5xx, or a response body that is not the JSON the API promises. Retried before it is raised."""

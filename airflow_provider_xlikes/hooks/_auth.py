@@ -1,0 +1,345 @@
+"""Auth strategies of the three connection auth types (Airflow-free).
+
+- ``bearer``: a static app-only bearer token, or one minted from ``api_key`` + ``api_secret``
+  (``POST /oauth2/token``, client_credentials).
+- ``oauth2_user``: an OAuth 2.0 user access token, refreshed at ``POST /2/oauth2/token`` when it
+  expires or on a 401. Refresh tokens rotate: the newest one is written to a durable
+  :class:`~airflow_provider_xlikes.hooks.token_store.TokenStore` *before* the new access token is
+  used, under the store's lock, after re-reading what another process may have stored meanwhile.
+- ``oauth1_user``: OAuth 1.0a HMAC-SHA1 signatures (requests-oauthlib).
+
+``on_secret`` is called with every credential the moment it is minted, so the hook can register it
+with Airflow's secret masker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+import requests
+from requests_oauthlib import OAuth1
+
+from airflow_provider_xlikes.exceptions import XTokenRefreshError
+from airflow_provider_xlikes.hooks._api import XAuth
+
+log = logging.getLogger("airflow_provider_xlikes.auth")
+
+SecretCallback = Callable[[str], None]
+#: seconds before ``expires_at`` at which an access token is already treated as expired
+EXPIRY_MARGIN = 60.0
+
+
+class _DropDebug(logging.Filter):
+    """requests-oauthlib and oauthlib log signed headers and bodies at DEBUG: keep them out of logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_name).addFilter(_DropDebug())
+
+
+def fingerprint(secret: str) -> str:
+    """A short, non-reversible name for a secret (for store keys and comparisons, never for logs)."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+@dataclass
+class TokenEndpoint:
+    """POSTs form-encoded grants to the API's token endpoints over the client's session."""
+
+    session: requests.Session
+    base_url: str
+    timeout: tuple[float, float]
+
+    def post(self, path: str, data: dict[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
+        """Send one grant. Not retried after the request may have reached the server: a refresh
+        token must never be sent twice (a rotated token is dead, and reuse may revoke its family).
+        """
+        url = self.base_url.rstrip("/") + path
+        attempts = 3
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.session.post(url, data=data, auth=basic, timeout=self.timeout)
+                break
+            except requests.ConnectTimeout:
+                # the connection was never made, so the grant was not sent: safe to try again
+                if attempt == attempts:
+                    raise
+                time.sleep(attempt)
+        try:
+            body = msgspec.json.decode(response.content) if response.content else {}
+        except msgspec.DecodeError:
+            body = {}
+        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            error = body.get("error") if isinstance(body, dict) else None
+            description = body.get("error_description") if isinstance(body, dict) else None
+            raise XTokenRefreshError(
+                response.status_code,
+                endpoint=f"POST {path}",
+                title=str(error or "token request failed"),
+                detail=str(description) if description else None,
+                hint=_grant_hint(data.get("grant_type", ""), str(error or "")),
+            )
+        return body
+
+
+def _grant_hint(grant_type: str, error: str) -> str | None:
+    if grant_type == "refresh_token" and error == "invalid_grant":
+        return (
+            "the refresh token was refused: it was already used, revoked or has expired; authorize the app "
+            "again and put the new refresh_token in the connection extra"
+        )
+    if grant_type == "client_credentials":
+        return "check api_key and api_secret in the connection extra"
+    return None
+
+
+class StaticBearerAuth(XAuth):
+    """App-only auth with a bearer token given in the connection."""
+
+    auth_type = "bearer"
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class AppBearerAuth(XAuth):
+    """App-only auth with a bearer token minted from ``api_key`` and ``api_secret`` on first use."""
+
+    auth_type = "bearer"
+
+    def __init__(self, api_key: str, api_secret: str, endpoint: TokenEndpoint, on_secret: SecretCallback) -> None:
+        self._credentials = (api_key, api_secret)
+        self._endpoint = endpoint
+        self._on_secret = on_secret
+        self._token: str | None = None
+        self._lock = threading.Lock()
+
+    def _mint(self) -> str:
+        body = self._endpoint.post("/oauth2/token", {"grant_type": "client_credentials"}, basic=self._credentials)
+        token = str(body["access_token"])
+        self._on_secret(token)
+        log.info("Obtained an app-only bearer token from /oauth2/token")
+        return token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            if self._token is None:
+                self._token = self._mint()
+            token = self._token
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def refresh_after_unauthorized(self, request: requests.PreparedRequest) -> bool:
+        with self._lock:
+            if request.headers.get("Authorization") != f"Bearer {self._token}":
+                return True  # someone already minted a newer one
+            self._token = self._mint()
+        return True
+
+
+@dataclass
+class OAuth2Tokens:
+    """The OAuth 2.0 user tokens of one connection, as kept in a token store.
+
+    ``origin`` is the fingerprint of the connection's own ``refresh_token`` that this chain of
+    rotations started from: when the user puts a new one into the connection (after authorizing
+    again), stored tokens of the old chain are no longer used.
+    """
+
+    refresh_token: str
+    access_token: str | None
+    expires_at: float | None
+    origin: str
+
+    def access_token_valid(self, now: float) -> bool:
+        return bool(self.access_token) and (self.expires_at is None or self.expires_at - EXPIRY_MARGIN > now)
+
+    def to_json(self) -> str:
+        return msgspec.json.encode(
+            {
+                "refresh_token": self.refresh_token,
+                "access_token": self.access_token,
+                "expires_at": self.expires_at,
+                "origin": self.origin,
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> OAuth2Tokens:
+        data = msgspec.json.decode(text)
+        return cls(
+            refresh_token=str(data["refresh_token"]),
+            access_token=data.get("access_token"),
+            expires_at=data.get("expires_at"),
+            origin=str(data["origin"]),
+        )
+
+    def __repr__(self) -> str:
+        return f"<OAuth2Tokens origin={self.origin} expires_at={self.expires_at}>"
+
+
+class TokenStore(Protocol):
+    """Durable storage of rotated OAuth 2.0 tokens, shared by every process using a connection.
+
+    ``lock`` serializes refreshes of one key across processes; ``load`` must read the durable copy
+    (not a cache) because it is called under the lock to see what another process refreshed.
+    """
+
+    def load(self, key: str) -> OAuth2Tokens | None: ...
+
+    def save(self, key: str, tokens: OAuth2Tokens) -> None: ...
+
+    def lock(self, key: str) -> Any: ...
+
+
+class OAuth2UserAuth(XAuth):
+    """OAuth 2.0 user context with refresh-token rotation made safe across processes."""
+
+    auth_type = "oauth2_user"
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str | None,
+        refresh_token: str | None,
+        access_token: str | None,
+        store: TokenStore,
+        store_key: str,
+        endpoint: TokenEndpoint,
+        on_secret: SecretCallback,
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._seed_refresh_token = refresh_token
+        self._origin = fingerprint(refresh_token) if refresh_token else ""
+        self._store = store
+        self._store_key = store_key
+        self._endpoint = endpoint
+        self._on_secret = on_secret
+        self._lock = threading.Lock()
+        self._access_token = access_token
+        self._expires_at: float | None = None
+        self._loaded = False
+
+    # -- the token in use
+    def _current_token(self) -> str:
+        with self._lock:
+            now = time.time()
+            if not self._loaded:
+                self._loaded = True
+                stored = self._load_own()
+                if stored is not None:
+                    # a rotation happened before: the connection's own access token is older
+                    if stored.access_token_valid(now):
+                        self._adopt(stored)
+                    else:
+                        self._adopt_none()
+            if self._access_token and (self._expires_at is None or self._expires_at - EXPIRY_MARGIN > now):
+                return self._access_token
+            self._refresh(failed_access_token=self._access_token)
+            assert self._access_token is not None
+            return self._access_token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._current_token()}"
+        return request
+
+    def refresh_after_unauthorized(self, request: requests.PreparedRequest) -> bool:
+        if not self._seed_refresh_token:
+            return False
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            if sent == self._access_token:
+                self._refresh(failed_access_token=sent)
+        return True
+
+    # -- refresh, serialized through the store
+    def _load_own(self) -> OAuth2Tokens | None:
+        stored = self._store.load(self._store_key)
+        if stored is None or stored.origin != self._origin:
+            return None
+        return stored
+
+    def _adopt_none(self) -> None:
+        self._access_token = None
+        self._expires_at = None
+
+    def _adopt(self, tokens: OAuth2Tokens) -> None:
+        self._access_token = tokens.access_token
+        self._expires_at = tokens.expires_at
+
+    def _refresh(self, failed_access_token: str | None) -> None:
+        if not self._seed_refresh_token:
+            raise XTokenRefreshError(
+                401,
+                endpoint="POST /2/oauth2/token",
+                title="access token expired or refused and no refresh_token is configured",
+                hint="add refresh_token (and client_id) to the connection extra",
+            )
+        with self._store.lock(self._store_key):
+            stored = self._load_own()  # re-read under the lock: another process may have refreshed
+            if (
+                stored is not None
+                and stored.access_token != failed_access_token
+                and stored.access_token_valid(time.time())
+            ):
+                log.info("Using the access token another process refreshed meanwhile")
+                self._adopt(stored)
+                return
+            refresh_token = stored.refresh_token if stored is not None else self._seed_refresh_token
+            data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+            basic = None
+            if self._client_secret:
+                basic = (self._client_id, self._client_secret)
+            else:
+                data["client_id"] = self._client_id
+            body = self._endpoint.post("/2/oauth2/token", data, basic=basic)
+            access_token = str(body["access_token"])
+            new_refresh_token = str(body.get("refresh_token") or refresh_token)
+            self._on_secret(access_token)
+            self._on_secret(new_refresh_token)
+            expires_in = body.get("expires_in")
+            tokens = OAuth2Tokens(
+                refresh_token=new_refresh_token,
+                access_token=access_token,
+                expires_at=time.time() + float(expires_in) if expires_in else None,
+                origin=self._origin,
+            )
+            # durable before use: if this process dies now, the next one still has the live token
+            self._store.save(self._store_key, tokens)
+            self._adopt(tokens)
+            log.info("Refreshed the OAuth 2.0 access token (expires in %s s); new refresh token stored", expires_in)
+
+
+class OAuth1UserAuth(XAuth):
+    """OAuth 1.0a user context (HMAC-SHA1), signed by requests-oauthlib."""
+
+    auth_type = "oauth1_user"
+
+    def __init__(self, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str):
+        self._signer = OAuth1(
+            consumer_key,
+            client_secret=consumer_secret,
+            resource_owner_key=access_token,
+            resource_owner_secret=access_token_secret,
+            signature_type="AUTH_HEADER",
+        )
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        signed: requests.PreparedRequest = self._signer(request)
+        return signed

@@ -1,0 +1,229 @@
+"""Durable, encrypted stores for rotated OAuth 2.0 tokens (see :class:`TokenStore`).
+
+X rotates refresh tokens: every refresh kills the old one. Airflow 3 tasks cannot update their
+Connection, so the newest tokens live in a store that every task of the connection shares:
+
+- :class:`VariableTokenStore` (the default, ``token_store: "variable"`` in the connection extra):
+  an Airflow Variable per connection, encrypted at rest by Airflow's Fernet key. Refreshes are
+  serialized by a file lock between processes of one machine and by a lease kept in a second
+  Variable between machines.
+- :class:`FileTokenStore` (``token_store: "/some/dir"``): a Fernet-encrypted file per connection,
+  serialized by ``flock`` (good for one machine or a shared POSIX file system).
+
+Any object with the :class:`~airflow_provider_xlikes.hooks._auth.TokenStore` methods can be given
+to ``XHook(token_store=...)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from airflow_provider_xlikes.exceptions import XConfigError
+from airflow_provider_xlikes.hooks._auth import OAuth2Tokens, TokenStore
+
+__all__ = ["FileTokenStore", "OAuth2Tokens", "TokenStore", "VariableTokenStore", "file_lock"]
+
+KEY_ENV = "XLIKES_TOKEN_STORE_KEY"
+LOCK_DIR_ENV = "XLIKES_LOCK_DIR"
+
+
+def _safe_name(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+
+
+def _lock_dir() -> Path:
+    path = Path(os.environ.get(LOCK_DIR_ENV) or Path(tempfile.gettempdir()) / "airflow-provider-xlikes-locks")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = 300.0) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, waited for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    with open(path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"could not lock {path} within {timeout:.0f} s") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _fernet(key: str | None) -> MultiFernet:
+    if not key:
+        key = os.environ.get(KEY_ENV)
+    if not key:
+        with contextlib.suppress(Exception):
+            from airflow.sdk import conf
+
+            key = conf.get("core", "fernet_key", fallback="") or None
+    if not key:
+        raise XConfigError(
+            f"FileTokenStore needs an encryption key: set the {KEY_ENV} environment variable or Airflow's "
+            "[core] fernet_key (a Fernet key, see cryptography.fernet.Fernet.generate_key())"
+        )
+    try:
+        return MultiFernet([Fernet(part.strip().encode()) for part in key.split(",") if part.strip()])
+    except ValueError:
+        raise XConfigError(f"the token store key (from {KEY_ENV} or [core] fernet_key) is not a Fernet key") from None
+
+
+class FileTokenStore:
+    """A Fernet-encrypted JSON file per connection under ``directory``; refreshes serialized by ``flock``."""
+
+    def __init__(self, directory: str | os.PathLike[str], key: str | None = None) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._fernet = _fernet(key)
+
+    def __repr__(self) -> str:
+        return f"<FileTokenStore directory={str(self.directory)!r}>"
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{_safe_name(key)}.token"
+
+    def load(self, key: str) -> OAuth2Tokens | None:
+        try:
+            blob = self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return OAuth2Tokens.from_json(self._fernet.decrypt(blob).decode())
+        except InvalidToken:
+            raise XConfigError(f"{self._path(key)} was encrypted with another key") from None
+
+    def save(self, key: str, tokens: OAuth2Tokens) -> None:
+        target = self._path(key)
+        blob = self._fernet.encrypt(tokens.to_json().encode())
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(blob)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with file_lock(self.directory / f"{_safe_name(key)}.lock"):
+            yield
+
+
+def _in_task() -> bool:
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:  # pragma: no cover
+        return False
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+class VariableTokenStore:
+    """Tokens in an Airflow Variable ``{prefix}{key}`` (encrypted at rest with Airflow's Fernet key).
+
+    Inside a task it goes through the Task SDK; elsewhere (API server, CLI, scripts) through the
+    metadata database. Refreshes are serialized by a ``flock`` per machine and, across machines,
+    by a lease in the Variable ``{prefix}{key}__lease``: a process writes its id with an expiry,
+    waits ``settle`` seconds and holds the lease only if its id is still there.
+    """
+
+    def __init__(self, prefix: str = "xlikes_oauth2_token__", lease_ttl: float = 120.0, settle: float = 0.3) -> None:
+        self.prefix = prefix
+        self.lease_ttl = lease_ttl
+        self.settle = settle
+
+    def __repr__(self) -> str:
+        return f"<VariableTokenStore prefix={self.prefix!r}>"
+
+    # -- raw Variable access (never cached: the lock holder must see other processes' writes)
+    @staticmethod
+    def _get(name: str) -> str | None:
+        if _in_task():
+            from airflow.sdk import Variable
+
+            with contextlib.suppress(Exception):
+                from airflow.sdk.execution_time.cache import SecretCache
+
+                SecretCache.invalidate_variable(name)
+            value: Any = Variable.get(name, default=None)
+        else:
+            from airflow.models.variable import Variable as DbVariable
+
+            value = DbVariable.get(name, default_var=None)
+        return None if value is None else str(value)
+
+    @staticmethod
+    def _set(name: str, value: str) -> None:
+        if _in_task():
+            from airflow.sdk import Variable
+
+            Variable.set(name, value)
+        else:
+            from airflow.models.variable import Variable as DbVariable
+
+            DbVariable.set(name, value)
+
+    def load(self, key: str) -> OAuth2Tokens | None:
+        text = self._get(self.prefix + key)
+        return OAuth2Tokens.from_json(text) if text else None
+
+    def save(self, key: str, tokens: OAuth2Tokens) -> None:
+        self._set(self.prefix + key, tokens.to_json())
+
+    @contextlib.contextmanager
+    def lock(self, key: str, timeout: float = 300.0) -> Iterator[None]:
+        lease_name = f"{self.prefix}{key}__lease"
+        owner = uuid.uuid4().hex
+        deadline = time.monotonic() + timeout
+        with file_lock(_lock_dir() / f"{_safe_name(self.prefix + key)}.lock", timeout=timeout):
+            while True:
+                lease = self._read_lease(lease_name)
+                if lease.get("owner") and float(lease.get("until", 0)) > time.time():
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"token refresh lease {lease_name} held elsewhere for too long")
+                    time.sleep(0.25)
+                    continue
+                self._set(lease_name, json.dumps({"owner": owner, "until": time.time() + self.lease_ttl}))
+                time.sleep(self.settle)
+                if self._read_lease(lease_name).get("owner") == owner:
+                    break
+            try:
+                yield
+            finally:
+                if self._read_lease(lease_name).get("owner") == owner:
+                    self._set(lease_name, json.dumps({"owner": None, "until": 0}))
+
+    def _read_lease(self, name: str) -> dict[str, Any]:
+        text = self._get(name)
+        try:
+            value = json.loads(text) if text else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}

@@ -1,0 +1,1 @@
+"""Offline X API sandbox (coming)."""

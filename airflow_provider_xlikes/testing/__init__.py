@@ -1,0 +1,1 @@
+"""Test helpers for users of the provider: the sandbox pytest plugin."""
