@@ -1,1 +1,69 @@
-"""Offline X API sandbox (coming)."""
+"""Offline X API sandbox: a real local HTTP server that behaves like the X API v2 likes endpoints.
+
+Start it from the command line::
+
+    python -m airflow_provider_xlikes.sandbox --port 8080 --post-likes 1000,0,7,1000000 --me-likes 250
+
+It prints its URL and a ready ``AIRFLOW_CONN_X_DEFAULT`` value for each auth type (``bearer``,
+``oauth2_user``, ``oauth1_user``). Default credentials are fixed strings (``sandbox-bearer-token``,
+``sandbox-api-key``/``sandbox-api-secret``, ``sandbox-client-id``/``sandbox-client-secret``,
+``sandbox-refresh-token``, ``sandbox-consumer-key``/``sandbox-consumer-secret``,
+``2244994945-sandbox-access-token``/``sandbox-access-token-secret``: the OAuth 1.0a access token
+starts with the user id, as on X); the initial OAuth 2.0 access token is random.
+
+From Python (tests)::
+
+    from airflow_provider_xlikes.sandbox import SandboxConfig, start_sandbox
+
+    with start_sandbox(SandboxConfig(post_likes=[1000, 0, 7])) as sb:   # separate subprocess
+        os.environ["AIRFLOW_CONN_X_DEFAULT"] = sb.conn_json("oauth2_user")
+        sb.admin.world()["featured_posts"]      # ids and liker counts
+        sb.admin.likers(post_id)                # ground truth, newest first
+        sb.admin.set_faults("status,count=2,status=503")
+        sb.admin.request_counts()               # per endpoint and per token fingerprint
+
+Endpoints served: ``GET /2/tweets/{id}/liking_users``, ``GET /2/users/{id}/liked_tweets``,
+``POST /2/users/{id}/likes``, ``DELETE /2/users/{id}/likes/{tweet_id}``, ``GET /2/users/me``,
+``POST /2/oauth2/token`` (refresh_token grant, rotating) and ``POST /oauth2/token``
+(client_credentials). The admin API lives under ``/_sandbox/`` (no auth; not counted):
+``health``, ``world``, ``requests``, ``reset`` (POST), ``faults`` (GET/POST/DELETE), ``quirks``
+(GET/POST), ``clock`` (GET/POST ``{"advance": s}``), ``tokens``, ``rate_limits``,
+``likers/{post_id}``, ``liked/{user_id}``. Request counts are keyed per token by the non-secret
+fingerprint ``sha256(token).hexdigest()[:12]`` (OAuth 1.0a: of the access token; token endpoint:
+of the refresh token / Basic credentials).
+
+Behaviour choices are documented in ``app.py`` (unknown ids, app-only owner, rate-limit keys) and
+``world.py`` (how the world is derived, which listings agree).
+"""
+
+from __future__ import annotations
+
+from airflow_provider_xlikes.sandbox.auth import fingerprint
+from airflow_provider_xlikes.sandbox.config import ENDPOINTS, Fault, Quirks, SandboxConfig
+from airflow_provider_xlikes.sandbox.connections import conn_dict, conn_json
+from airflow_provider_xlikes.sandbox.process import (
+    AdminClient,
+    RedirectSession,
+    SandboxInThread,
+    SandboxProcess,
+    redirect_session,
+    start_sandbox,
+    start_sandbox_thread,
+)
+
+__all__ = [
+    "ENDPOINTS",
+    "AdminClient",
+    "Fault",
+    "Quirks",
+    "RedirectSession",
+    "SandboxConfig",
+    "SandboxInThread",
+    "SandboxProcess",
+    "conn_dict",
+    "conn_json",
+    "fingerprint",
+    "redirect_session",
+    "start_sandbox",
+    "start_sandbox_thread",
+]

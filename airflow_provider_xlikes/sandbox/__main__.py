@@ -1,0 +1,23 @@
+"""``python -m airflow_provider_xlikes.sandbox``: run the offline X API sandbox."""
+
+from __future__ import annotations
+
+import sys
+
+from airflow_provider_xlikes.sandbox.config import build_arg_parser, config_from_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_arg_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    from airflow_provider_xlikes.sandbox.server import serve
+
+    return serve(config, ready_file=args.ready_file, quiet=args.quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

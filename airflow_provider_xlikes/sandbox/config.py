@@ -1,0 +1,353 @@
+"""Configuration of the X API sandbox: world, credentials, quirks, faults and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast, get_args
+
+Naming = Literal["tweet", "post"]
+FieldParam = Literal["tweet", "post", "both"]
+PrivateLikes = Literal["empty", "403", "404", "public"]
+ErrorStyle = Literal["problem", "legacy"]
+AppOnly = Literal["allow", "refuse"]
+FaultKind = Literal["status", "reset", "slow", "malformed", "truncated", "rate_limit"]
+RateLimitKey = Literal["principal", "token"]
+HttpImpl = Literal["auto", "h11", "httptools"]
+
+#: Endpoint names used by request counters, rate limits and faults.
+ENDPOINTS: tuple[str, ...] = (
+    "liking_users",
+    "liked_tweets",
+    "likes_create",
+    "likes_delete",
+    "users_me",
+    "oauth2_token",
+    "app_token",
+)
+
+#: Featured posts of the default world. The first one is the post of X's likes quickstart.
+DEFAULT_POST_LIKES: tuple[str, ...] = ("1354143047324299264:333", "1000", "7", "0")
+
+
+def _check_literal(name: str, value: object, literal: Any) -> None:
+    allowed = get_args(literal)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, not {value!r}")
+
+
+@dataclass
+class Quirks:
+    """Switchable behaviours of the real API (see NOTES.md); all can be changed at run time."""
+
+    naming: Naming = "tweet"
+    """Response names: documented "tweet" names (v2.159) or the 2026 "post" names (v2.167)."""
+    field_param: FieldParam = "both"
+    """Which of ``tweet.fields`` / ``post.fields`` the query accepts; the other one is a 400."""
+    short_pages: bool = False
+    """Pages hold fewer items than ``max_results`` and still carry ``next_token``."""
+    empty_last_page: bool = False
+    """The last page is ``{"meta": {"result_count": 0, "previous_token": ...}}`` (no ``data``)."""
+    partial_errors: bool = False
+    """Some referenced posts are deleted and some mentioned users suspended: ``errors`` in a 200."""
+    error_style: ErrorStyle = "problem"
+    """Body of 429 and 5xx responses: problem+json or legacy ``{"errors": [{"code", "message"}]}``."""
+    rate_limit_headers_on_401: bool = False
+    """Send rate-limit headers with 401 responses (the real API usually does not)."""
+    app_only: AppOnly = "allow"
+    """``refuse``: the likes GETs answer app-only bearer tokens with 403 unsupported-authentication."""
+    private_likes: PrivateLikes = "empty"
+    """Another user's ``liked_tweets``: empty result, 403, 404, or ``public`` (visible)."""
+    mutations_visible: bool = True
+    """Likes made/removed through POST/DELETE change what the listings return."""
+
+    def __post_init__(self) -> None:
+        _check_literal("naming", self.naming, Naming)
+        _check_literal("field_param", self.field_param, FieldParam)
+        _check_literal("error_style", self.error_style, ErrorStyle)
+        _check_literal("app_only", self.app_only, AppOnly)
+        if isinstance(self.private_likes, int):
+            self.private_likes = cast(PrivateLikes, str(self.private_likes))
+        _check_literal("private_likes", self.private_likes, PrivateLikes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def updated(self, changes: Mapping[str, Any]) -> Quirks:
+        """Return a copy with ``changes`` applied; unknown names raise ``ValueError``."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown quirk(s) {sorted(unknown)}; known: {sorted(names)}")
+        return dataclasses.replace(self, **dict(changes))
+
+
+@dataclass
+class Fault:
+    """An injected fault, applied to the next ``count`` matching requests (``count=0``: until cleared).
+
+    kinds: ``status`` (answer ``status``, default 503), ``reset`` (close the socket without a
+    response), ``slow`` (delay ``delay`` seconds, then answer normally), ``malformed`` / ``truncated``
+    (a 200 whose JSON body is broken / cut short), ``rate_limit`` (429, with rate-limit headers
+    unless ``headers`` is false). ``endpoint`` restricts it to one endpoint name (see ``ENDPOINTS``);
+    ``after`` lets that many matching requests pass first.
+    """
+
+    kind: FaultKind
+    count: int = 1
+    endpoint: str | None = None
+    status: int = 503
+    delay: float = 1.0
+    headers: bool = True
+    after: int = 0
+
+    def __post_init__(self) -> None:
+        _check_literal("fault kind", self.kind, FaultKind)
+        if self.endpoint is not None and self.endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {self.endpoint!r}; known: {list(ENDPOINTS)}")
+        if self.count < 0 or self.after < 0:
+            raise ValueError("count and after must be >= 0")
+        if not 100 <= self.status <= 599:
+            raise ValueError("status must be an HTTP status code")
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """Parse ``KIND[,key=value...]``, e.g. ``status,count=3,status=502,endpoint=liking_users``."""
+        kind, *pairs = [p.strip() for p in spec.split(",") if p.strip()]
+        values: dict[str, Any] = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise ValueError(f"bad fault option {pair!r} (expected key=value)")
+            values[key.strip()] = value.strip()
+        return cls.from_dict({"kind": kind, **values})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fault:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown fault option(s) {sorted(unknown)}; known: {sorted(names)}")
+        values = dict(data)
+        for key in ("count", "status", "after"):
+            if key in values:
+                values[key] = int(values[key])
+        if "delay" in values:
+            values["delay"] = float(values["delay"])
+        if "headers" in values and isinstance(values["headers"], str):
+            values["headers"] = values["headers"].lower() in ("1", "true", "yes", "on")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class SandboxConfig:
+    """All options of the sandbox. Every field has a command-line flag of the same name."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 42
+    users: int = 5_000_000
+    """Size of the derived user universe (raised automatically to fit the largest featured post)."""
+    posts: int = 50_000_000
+    post_likes: Sequence[int | str] = DEFAULT_POST_LIKES
+    """Featured posts (authored by the authenticated user) with exact liker counts; ``ID:COUNT``
+    entries give the post a fixed id."""
+    me_id: str = "2244994945"
+    me_username: str = "sandbox_dev"
+    me_name: str = "Sandbox Developer"
+    me_likes: int = 150
+    """Number of posts the authenticated user has liked (before mutations)."""
+    window_seconds: float = 900.0
+    """Length of the 15-minute rate-limit window; the 24-hour window is 96 times this."""
+    rate_limits: bool = True
+    rate_limit_key: RateLimitKey = "principal"
+    """``principal``: buckets per app (app-only) or per user (user context); ``token``: per token."""
+    token_lifetime: int = 7200
+    revoke_family_on_reuse: bool = False
+    scopes: str = "tweet.read users.read like.read like.write offline.access"
+    bearer_token: str = "sandbox-bearer-token"  # noqa: S105 - public sandbox default
+    api_key: str = "sandbox-api-key"
+    api_secret: str = "sandbox-api-secret"  # noqa: S105 - public sandbox default
+    client_id: str = "sandbox-client-id"
+    client_secret: str | None = "sandbox-client-secret"  # noqa: S105 - public sandbox default
+    """``None`` makes the OAuth 2.0 client public (``client_id`` in the body, no Basic auth)."""
+    refresh_token: str = "sandbox-refresh-token"  # noqa: S105 - public sandbox default
+    oauth2_access_token: str | None = None
+    """Initial OAuth 2.0 user access token (random when ``None``), valid for ``token_lifetime``."""
+    consumer_key: str = "sandbox-consumer-key"
+    consumer_secret: str = "sandbox-consumer-secret"  # noqa: S105 - public sandbox default
+    access_token: str | None = None
+    """OAuth 1.0a access token; default ``"<me_id>-sandbox-access-token"`` (X's tokens start with
+    the user id, and clients such as tweepy read it from there)."""
+    access_token_secret: str = "sandbox-access-token-secret"  # noqa: S105 - public sandbox default
+    quirks: Quirks = field(default_factory=Quirks)
+    faults: Sequence[Fault] = ()
+    http: HttpImpl = "auto"
+    log_level: str = "warning"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quirks, Mapping):
+            self.quirks = Quirks(**self.quirks)
+        self.faults = tuple(
+            Fault.from_dict(f) if isinstance(f, Mapping) else Fault.parse(f) if isinstance(f, str) else f
+            for f in self.faults
+        )
+        if isinstance(self.post_likes, str):
+            self.post_likes = tuple(p for p in self.post_likes.split(",") if p.strip())
+        self.post_likes = tuple(str(p).strip() for p in self.post_likes)
+        for entry in self.post_likes:
+            parse_featured(str(entry))
+        _check_literal("rate_limit_key", self.rate_limit_key, RateLimitKey)
+        _check_literal("http", self.http, HttpImpl)
+        if not (self.me_id.isdigit() and len(self.me_id) <= 19):
+            raise ValueError("me_id must be a decimal id of at most 19 digits")
+        if self.window_seconds <= 0 or self.token_lifetime <= 0:
+            raise ValueError("window_seconds and token_lifetime must be positive")
+
+    @property
+    def oauth1_access_token(self) -> str:
+        """The accepted OAuth 1.0a access token (``access_token`` or its default)."""
+        return self.access_token or f"{self.me_id}-sandbox-access-token"
+
+    @property
+    def featured(self) -> list[tuple[str | None, int]]:
+        """The featured posts as ``(fixed id or None, liker count)``."""
+        return [parse_featured(str(p)) for p in self.post_likes]
+
+    def with_overrides(self, **overrides: Any) -> SandboxConfig:
+        """A copy with fields replaced; ``quirks`` may be a partial dict of quirk changes."""
+        quirks = overrides.pop("quirks", None)
+        quirk_names = {f.name for f in dataclasses.fields(Quirks)}
+        quirk_changes = {k: overrides.pop(k) for k in list(overrides) if k in quirk_names}
+        if isinstance(quirks, Mapping):
+            quirk_changes = {**quirks, **quirk_changes}
+        elif isinstance(quirks, Quirks):
+            overrides["quirks"] = quirks
+        new = dataclasses.replace(self, **overrides)
+        if quirk_changes:
+            new.quirks = new.quirks.updated(quirk_changes)
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["post_likes"] = list(self.post_likes)
+        data["faults"] = [f.to_dict() for f in self.faults]
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SandboxConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown sandbox option(s) {sorted(unknown)}")
+        return cls(**dict(data))
+
+
+def parse_featured(entry: str) -> tuple[str | None, int]:
+    """Parse a featured-post entry: ``COUNT`` or ``ID:COUNT``."""
+    post_id, sep, count = entry.rpartition(":")
+    if sep and not (post_id.isdigit() and len(post_id) <= 19):
+        raise ValueError(f"bad featured post id in {entry!r}")
+    if not count.strip().isdigit():
+        raise ValueError(f"bad featured post liker count in {entry!r}")
+    return (post_id if sep else None), int(count)
+
+
+def _bool_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, help_text: str) -> None:
+    parser.add_argument(
+        f"--{name.replace('_', '-')}", dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+    )
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    """The command-line interface of ``python -m airflow_provider_xlikes.sandbox``."""
+    p = argparse.ArgumentParser(
+        prog="python -m airflow_provider_xlikes.sandbox",
+        description="Offline X API v2 likes sandbox (a local HTTP server).",
+    )
+    p.add_argument("--config", help="JSON file with SandboxConfig fields (flags override it)")
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port; 0 picks a free one (default 0)")
+    p.add_argument("--seed", type=int, help="seed of the derived world (default 42)")
+    p.add_argument("--users", type=int, help="number of derived users")
+    p.add_argument("--posts", type=int, help="number of derived posts")
+    p.add_argument("--post-likes", help="featured posts, comma-separated COUNT or ID:COUNT (exact likers)")
+    p.add_argument("--me-id", help="id of the authenticated user")
+    p.add_argument("--me-username", help="username of the authenticated user")
+    p.add_argument("--me-name", help="display name of the authenticated user")
+    p.add_argument("--me-likes", type=int, help="number of posts the authenticated user liked")
+    p.add_argument("--window-seconds", type=float, help="length of the 15-min rate-limit window")
+    _bool_flag(p, "rate_limits", "enforce rate limits (default on)")
+    p.add_argument("--rate-limit-key", choices=get_args(RateLimitKey))
+    p.add_argument("--token-lifetime", type=int, help="OAuth 2.0 user access token lifetime (s)")
+    _bool_flag(p, "revoke_family_on_reuse", "reusing a rotated refresh token revokes its family")
+    p.add_argument("--scopes", help="scopes granted to OAuth 2.0 user tokens")
+    for name in (
+        "bearer_token",
+        "api_key",
+        "api_secret",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "oauth2_access_token",
+        "consumer_key",
+        "consumer_secret",
+        "access_token",
+        "access_token_secret",
+    ):
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"accepted {name.replace('_', ' ')}")
+    p.add_argument("--public-client", action="store_true", help="OAuth 2.0 public client (no secret)")
+    q = p.add_argument_group("quirks (also switchable at run time: POST /_sandbox/quirks)")
+    q.add_argument("--naming", choices=get_args(Naming))
+    q.add_argument("--field-param", choices=get_args(FieldParam))
+    _bool_flag(q, "short_pages", "pages shorter than max_results that carry next_token")
+    _bool_flag(q, "empty_last_page", "end listings with an empty page holding only previous_token")
+    _bool_flag(q, "partial_errors", "deleted referenced posts / suspended users: errors in a 200")
+    q.add_argument("--error-style", choices=get_args(ErrorStyle), help="body shape of 429 and 5xx")
+    _bool_flag(q, "rate_limit_headers_on_401", "send rate-limit headers with 401")
+    q.add_argument("--app-only", choices=get_args(AppOnly), help="app-only bearer on the likes GETs")
+    q.add_argument("--private-likes", choices=get_args(PrivateLikes), help="other users' liked_tweets")
+    _bool_flag(q, "mutations_visible", "POST/DELETE likes change the listings")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[,key=value...]",
+        help="inject a fault at start, e.g. status,count=3,status=503,endpoint=liking_users",
+    )
+    p.add_argument("--http", choices=get_args(HttpImpl), help="uvicorn HTTP implementation")
+    p.add_argument("--log-level", help="uvicorn log level (default warning)")
+    p.add_argument("--ready-file", help="write {url, credentials} as JSON here once listening")
+    p.add_argument("--quiet", action="store_true", help="do not print the URL and connection values")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """Build a config from parsed command-line arguments (``--config`` file first, then flags)."""
+    base: dict[str, Any] = {}
+    if args.config:
+        with open(args.config, encoding="utf-8") as fh:
+            base = json.load(fh)
+    quirk_names = {f.name for f in dataclasses.fields(Quirks)}
+    quirks = dict(base.pop("quirks", {}) or {})
+    skip = {"config", "fault", "ready_file", "quiet", "public_client"}
+    for key, value in vars(args).items():
+        if key in skip or value is None:
+            continue
+        if key in quirk_names:
+            quirks[key] = value
+        else:
+            base[key] = value
+    if args.public_client:
+        base["client_secret"] = None
+    faults = [*base.pop("faults", []), *args.fault]
+    return SandboxConfig.from_dict({**base, "quirks": quirks, "faults": faults})

@@ -1,0 +1,556 @@
+"""Rendering of users, posts, media, polls and places with field selection, naming and includes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_xlikes.sandbox.world import (
+    CONTEXT_ANNOTATIONS,
+    LOCATIONS,
+    PLACES,
+    POST_OFF,
+    WORDS,
+    PostCore,
+    World,
+    iso,
+    mix64,
+    t_co,
+)
+
+Obj = dict[str, Any]
+
+USER_EXPANSION_ALIASES = {"pinned_post_id": "pinned_tweet_id", "most_recent_post_id": "most_recent_tweet_id"}
+TWEET_EXPANSION_ALIASES = {
+    "referenced_posts": "referenced_tweets.id",
+    "edit_history_post_ids": "edit_history_tweet_ids",
+}
+USER_FIELD_ORDER = (
+    "created_at",
+    "description",
+    "entities",
+    "location",
+    "pinned_tweet_id",
+    "most_recent_tweet_id",
+    "profile_image_url",
+    "profile_banner_url",
+    "protected",
+    "public_metrics",
+    "url",
+    "verified",
+    "verified_type",
+    "verified_followers_count",
+    "is_identity_verified",
+    "parody",
+    "affiliation",
+    "connection_status",
+    "receives_your_dm",
+    "subscription_type",
+    "subscription",
+    "subscribes_to_you",
+    "confirmed_email",
+    "withheld",
+)
+POST_FIELD_ORDER = (
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "attachments",
+    "geo",
+    "lang",
+    "possibly_sensitive",
+    "public_metrics",
+    "reply_settings",
+    "source",
+    "entities",
+    "context_annotations",
+    "edit_controls",
+    "display_text_range",
+    "scopes",
+    "note_tweet",
+    "note_post",
+    "withheld",
+)
+
+
+def problem_base(naming: str) -> str:
+    """Problem type URI prefix: ``api.twitter.com`` for the tweet naming, ``api.x.com`` for post."""
+    return "https://api.x.com/2/problems/" if naming == "post" else "https://api.twitter.com/2/problems/"
+
+
+@dataclass
+class Includes:
+    """Collects expanded objects in first-seen order, deduplicated, plus partial errors."""
+
+    users: dict[int, None] = field(default_factory=dict)
+    posts: dict[int, None] = field(default_factory=dict)
+    media: dict[tuple[int, int], None] = field(default_factory=dict)
+    polls: dict[int, None] = field(default_factory=dict)
+    places: dict[int, None] = field(default_factory=dict)
+    errors: list[Obj] = field(default_factory=list)
+    _error_keys: set[tuple[str, str]] = field(default_factory=set)
+
+    def error(self, key: tuple[str, str], err: Obj) -> None:
+        if key not in self._error_keys:
+            self._error_keys.add(key)
+            self.errors.append(err)
+
+
+class Renderer:
+    """Turns world objects into API JSON objects for one request's field selection and naming."""
+
+    def __init__(
+        self,
+        world: World,
+        naming: str,
+        partial_errors: bool,
+        user_fields: frozenset[str] = frozenset(),
+        tweet_fields: frozenset[str] = frozenset(),
+        media_fields: frozenset[str] = frozenset(),
+        poll_fields: frozenset[str] = frozenset(),
+        place_fields: frozenset[str] = frozenset(),
+        now: float | None = None,
+    ) -> None:
+        self.w = world
+        self.naming = naming
+        self.post_naming = naming == "post"
+        self.partial = partial_errors
+        self.user_extra = [f for f in USER_FIELD_ORDER if f in user_fields]
+        self.tweet_extra = [f for f in POST_FIELD_ORDER if f in tweet_fields]
+        self.media_fields = media_fields
+        self.poll_fields = poll_fields
+        self.place_fields = place_fields
+        self.now = time.time() if now is None else now
+        self.problems = problem_base(naming)
+
+    # --- users ------------------------------------------------------------------------------------
+    def pinned(self, user: int) -> tuple[str, int | None] | None:
+        """(pinned post id, index or None when deleted) of a user."""
+        post = self.w.profile_post(user)
+        if post is None:
+            return None
+        h = self.w.user_hash(user)
+        if self.partial and user != self.w.me and h % 7 == 0:
+            return str(POST_OFF - 2 - (h >> 3) % 10**16), None
+        return self.w.ids.post_id(post), post
+
+    def affiliation_user(self, user: int) -> int | None:
+        if user == self.w.me:
+            return None
+        h = self.w.user_hash(user)
+        if h % 40 != 3:
+            return None
+        return mix64(h ^ 0xAF) % self.w.n_users
+
+    def user(self, user: int) -> Obj:
+        uid, name, username = self.w.user_basic(user)
+        d: Obj = {"id": uid, "name": name, "username": username}
+        if not self.user_extra:
+            return d
+        w = self.w
+        h = w.user_hash(user)
+        is_me = user == w.me
+        for f in self.user_extra:
+            if f == "created_at":
+                d["created_at"] = iso(w.user_created(user))
+            elif f == "description":
+                desc, tag_span = self._description(h)
+                d["description"] = desc
+            elif f == "entities":
+                ent: Obj = {}
+                desc, tag_span = self._description(h)
+                if tag_span is not None:
+                    ent["description"] = {
+                        "hashtags": [
+                            {"start": tag_span[0], "end": tag_span[1], "tag": desc[tag_span[0] + 1 : tag_span[1]]}
+                        ]
+                    }
+                if h % 3 == 0:
+                    url = t_co(h >> 5)
+                    ent["url"] = {
+                        "urls": [
+                            {
+                                "start": 0,
+                                "end": len(url),
+                                "url": url,
+                                "expanded_url": f"https://example.com/{username.lower()}",
+                                "display_url": f"example.com/{username.lower()}",
+                            }
+                        ]
+                    }
+                if ent:
+                    d["entities"] = ent
+            elif f == "location":
+                if h % 5 < 3:
+                    d["location"] = LOCATIONS[(h >> 7) % len(LOCATIONS)]
+            elif f in ("pinned_tweet_id", "most_recent_tweet_id"):
+                pinned = self.pinned(user)
+                if pinned is not None:
+                    d[f.replace("tweet", "post") if self.post_naming else f] = pinned[0]
+            elif f == "profile_image_url":
+                d["profile_image_url"] = (
+                    f"https://pbs.twimg.com/profile_images/{1_100_000_000_000_000_000 + h % 10**17}/"
+                    f"{t_co(h >> 11)[-8:]}_normal.jpg"
+                )
+            elif f == "profile_banner_url":
+                if h % 2 == 0:
+                    d["profile_banner_url"] = f"https://pbs.twimg.com/profile_banners/{uid}/{1_500_000_000 + h % 10**8}"
+            elif f == "protected":
+                d["protected"] = False
+            elif f == "public_metrics":
+                pm: Obj = {
+                    "followers_count": (h >> 9) % 50_000 if h % 11 else (h >> 9) % 5_000_000,
+                    "following_count": (h >> 13) % 3000,
+                    ("post_count" if self.post_naming else "tweet_count"): (h >> 17) % 40_000,
+                    "listed_count": (h >> 21) % 400,
+                    "like_count": w.liked_count(user),
+                }
+                if self.post_naming:
+                    pm["media_count"] = (h >> 25) % 900
+                d["public_metrics"] = pm
+            elif f == "url":
+                d["url"] = t_co(h >> 5) if h % 3 == 0 else ""
+            elif f == "verified":
+                d["verified"] = h % 20 == 0 or is_me
+            elif f == "verified_type":
+                d["verified_type"] = "blue" if (h % 20 == 0 or is_me) else "none"
+            elif f == "verified_followers_count":
+                d["verified_followers_count"] = (h >> 29) % 2000
+            elif f == "is_identity_verified":
+                d["is_identity_verified"] = h % 20 == 0
+            elif f == "parody":
+                d["parody"] = h % 97 == 5
+            elif f == "affiliation":
+                org = self.affiliation_user(user)
+                if org is not None:
+                    d["affiliation"] = {
+                        "description": "Sandbox Labs",
+                        "url": "https://example.com/sandbox-labs",
+                        "badge_url": "https://pbs.twimg.com/semantic_core_img/1/badge.png",
+                        "user_id": [w.ids.user_id(org)],
+                    }
+            elif f == "connection_status":
+                d["connection_status"] = ["followed_by"] if h % 4 == 0 else []
+            elif f == "receives_your_dm":
+                d["receives_your_dm"] = h % 3 != 0
+            elif f == "subscription_type":
+                d["subscription_type"] = "None"
+            elif f == "subscription":
+                d["subscription"] = {"subscribes_to_you": False}
+            elif f == "subscribes_to_you":
+                d["subscribes_to_you"] = False
+            elif f == "confirmed_email" and is_me:
+                d["confirmed_email"] = f"{username.lower()}@example.com"
+        return d
+
+    @staticmethod
+    def _description(h: int) -> tuple[str, tuple[int, int] | None]:
+        words = [WORDS[(h >> (3 * k)) % len(WORDS)] for k in range(4 + h % 8)]
+        text = " ".join(words).capitalize() + "."
+        if h % 4 == 1:
+            start = len(text) + 1
+            text += " #" + "DataEngineering"
+            return text, (start, len(text))
+        return text, None
+
+    # --- posts ------------------------------------------------------------------------------------
+    def post(self, index: int) -> Obj:
+        core = self.w.post(index, self.partial)
+        ids_key = "edit_history_post_ids" if self.post_naming else "edit_history_tweet_ids"
+        d: Obj = {"id": core.id, "text": core.text, ids_key: [core.id]}
+        if not self.tweet_extra:
+            return d
+        w = self.w
+        h = core.h
+        for f in self.tweet_extra:
+            if f == "author_id":
+                d["author_id"] = w.ids.user_id(core.author)
+            elif f == "created_at":
+                d["created_at"] = iso(core.created)
+            elif f == "conversation_id":
+                d["conversation_id"] = core.ref_id if core.ref_type == "replied_to" and core.ref_id else core.id
+            elif f == "in_reply_to_user_id":
+                if core.reply_to_user is not None:
+                    d["in_reply_to_user_id"] = w.ids.user_id(core.reply_to_user)
+            elif f == "referenced_tweets":
+                if core.ref_type is not None and core.ref_id is not None:
+                    key = "referenced_posts" if self.post_naming else "referenced_tweets"
+                    d[key] = [{"type": core.ref_type, "id": core.ref_id}]
+            elif f == "attachments":
+                att: Obj = {}
+                if core.media_types:
+                    att["media_keys"] = [self.media_key(core, k) for k in range(len(core.media_types))]
+                if core.poll:
+                    att["poll_ids"] = [self.poll_id(core)]
+                if att:
+                    d["attachments"] = att
+            elif f == "geo":
+                if core.place is not None:
+                    d["geo"] = {"place_id": PLACES[core.place]["id"]}
+            elif f == "lang":
+                d["lang"] = "en"
+            elif f == "possibly_sensitive":
+                d["possibly_sensitive"] = h % 50 == 7
+            elif f == "public_metrics":
+                likes = w.like_count_metric(index)
+                d["public_metrics"] = {
+                    ("repost_count" if self.post_naming else "retweet_count"): (h >> 3) % (likes // 4 + 2),
+                    "reply_count": (h >> 7) % (likes // 8 + 2),
+                    "like_count": likes,
+                    "quote_count": (h >> 11) % (likes // 20 + 2),
+                    "bookmark_count": (h >> 15) % (likes // 10 + 2),
+                    "impression_count": likes * 40 + (h >> 19) % 5000,
+                }
+            elif f == "reply_settings":
+                d["reply_settings"] = "everyone"
+            elif f == "source":
+                d["source"] = ("Twitter Web App", "Twitter for iPhone", "Twitter for Android")[(h >> 23) % 3]
+            elif f == "entities":
+                ent = self._entities(core)
+                if ent:
+                    d["entities"] = ent
+            elif f == "context_annotations":
+                if h % 3 == 0:
+                    n = 1 + (h >> 27) % 2
+                    d["context_annotations"] = [
+                        {
+                            "domain": {"id": dom[0], "name": dom[1], "description": dom[2]},
+                            "entity": {"id": ent_[0], "name": ent_[1]},
+                        }
+                        for dom, ent_ in (
+                            CONTEXT_ANNOTATIONS[(h >> (29 + 3 * k)) % len(CONTEXT_ANNOTATIONS)] for k in range(n)
+                        )
+                    ]
+            elif f == "edit_controls":
+                d["edit_controls"] = {
+                    "edits_remaining": 5,
+                    "is_edit_eligible": core.ref_type is None,
+                    "editable_until": iso(core.created + 3600),
+                }
+            elif f == "display_text_range":
+                start = core.mentions[0].end + 1 if core.ref_type == "replied_to" and core.mentions else 0
+                d["display_text_range"] = [start, len(core.text)]
+            elif f == "scopes":
+                d["scopes"] = {"followers": False}
+        return d
+
+    def _entities(self, core: PostCore) -> Obj:
+        ent: Obj = {}
+        if core.hashtags:
+            ent["hashtags"] = [{"start": s, "end": e, "tag": t} for s, e, t in core.hashtags]
+        if core.mentions:
+            mentions = []
+            for m in core.mentions:
+                item: Obj = {"start": m.start, "end": m.end, "username": m.username}
+                if m.user is not None:
+                    item["id"] = self.w.ids.user_id(m.user)
+                mentions.append(item)
+            ent["mentions"] = mentions
+        if core.urls:
+            urls = []
+            for s, e, url, display in core.urls:
+                item = {"start": s, "end": e, "url": url, "expanded_url": "https://" + display, "display_url": display}
+                if core.media_types:
+                    item["media_key"] = self.media_key(core, 0)
+                    item["expanded_url"] = f"https://x.com/i/status/{core.id}/photo/1"
+                urls.append(item)
+            ent["urls"] = urls
+        return ent
+
+    # --- media, polls, places -----------------------------------------------------------------------
+    @staticmethod
+    def media_key(core: PostCore, k: int) -> str:
+        code = {"photo": 3, "video": 7, "animated_gif": 16}[core.media_types[k]]
+        return f"{code}_{int(core.id) + k + 1}"
+
+    @staticmethod
+    def poll_id(core: PostCore) -> str:
+        return str(int(core.id) + 11)
+
+    def media(self, post: int, k: int) -> Obj:
+        core = self.w.post(post, self.partial)
+        kind = core.media_types[k]
+        h = mix64(core.h ^ (k + 101))
+        d: Obj = {"media_key": self.media_key(core, k), "type": kind}
+        mf = self.media_fields
+        width, height = (1200, 675) if h % 2 else (1080, 1350)
+        key = f"{int(core.id) + k + 1}"
+        if "width" in mf:
+            d["width"] = width
+        if "height" in mf:
+            d["height"] = height
+        if kind == "photo":
+            if "url" in mf:
+                d["url"] = f"https://pbs.twimg.com/media/{t_co(h)[-10:]}.jpg"
+            if "alt_text" in mf and h % 3 == 0:
+                d["alt_text"] = "A chart of records per second"
+        else:
+            if "preview_image_url" in mf:
+                d["preview_image_url"] = f"https://pbs.twimg.com/ext_tw_video_thumb/{key}/pu/img/{t_co(h)[-10:]}.jpg"
+            if "variants" in mf:
+                if kind == "video":
+                    d["variants"] = [
+                        {
+                            "content_type": "application/x-mpegURL",
+                            "url": f"https://video.twimg.com/ext_tw_video/{key}/pu/pl/playlist.m3u8",
+                        },
+                        {
+                            "bit_rate": 832000,
+                            "content_type": "video/mp4",
+                            "url": f"https://video.twimg.com/ext_tw_video/{key}/pu/vid/640x360/clip.mp4",
+                        },
+                    ]
+                else:
+                    d["variants"] = [
+                        {
+                            "bit_rate": 0,
+                            "content_type": "video/mp4",
+                            "url": f"https://video.twimg.com/tweet_video/{t_co(h)[-10:]}.mp4",
+                        }
+                    ]
+            if kind == "video":
+                if "duration_ms" in mf:
+                    d["duration_ms"] = 5000 + h % 120_000
+                if "public_metrics" in mf:
+                    d["public_metrics"] = {"view_count": (h >> 5) % 100_000}
+        return d
+
+    def poll(self, post: int) -> Obj:
+        core = self.w.post(post, self.partial)
+        h = mix64(core.h ^ 0x9011)
+        n = 2 + h % 3
+        d: Obj = {
+            "id": self.poll_id(core),
+            "options": [
+                {"position": i + 1, "label": WORDS[(h >> (4 * i + 3)) % len(WORDS)], "votes": (h >> (5 * i)) % 500}
+                for i in range(n)
+            ],
+        }
+        pf = self.poll_fields
+        end = core.created + 1440 * 60
+        if "duration_minutes" in pf:
+            d["duration_minutes"] = 1440
+        if "end_datetime" in pf:
+            d["end_datetime"] = iso(end)
+        if "voting_status" in pf:
+            d["voting_status"] = "closed" if end < self.now else "open"
+        return d
+
+    def place(self, index: int) -> Obj:
+        p = PLACES[index]
+        d: Obj = {"full_name": p["full_name"], "id": p["id"]}
+        pf = self.place_fields
+        for key in ("name", "country", "country_code", "place_type"):
+            if key in pf:
+                d[key] = p[key]
+        if "geo" in pf:
+            d["geo"] = {"type": "Feature", "bbox": p["bbox"], "properties": {}}
+        return d
+
+    # --- expansions -------------------------------------------------------------------------------
+    def expand_users(self, users: list[int], expansions: frozenset[str], inc: Includes) -> None:
+        """User expansions (liking_users, users/me)."""
+        pinned = "pinned_tweet_id" in expansions
+        recent = "most_recent_tweet_id" in expansions
+        affil = "affiliation.user_id" in expansions or "affiliation" in expansions
+        for u in users:
+            if pinned or recent:
+                p = self.pinned(u)
+                if p is not None:
+                    if p[1] is not None:
+                        inc.posts[p[1]] = None
+                    else:
+                        for name, wanted in (("pinned_tweet_id", pinned), ("most_recent_tweet_id", recent)):
+                            if wanted:
+                                self._not_found(inc, name, p[0], "tweet")
+            if affil:
+                org = self.affiliation_user(u)
+                if org is not None:
+                    inc.users[org] = None
+
+    def expand_posts(self, posts: list[int], expansions: frozenset[str], inc: Includes) -> None:
+        """Post expansions (liked_tweets)."""
+        e = expansions
+        for p in posts:
+            core = self.w.post(p, self.partial)
+            if "author_id" in e:
+                inc.users[core.author] = None
+            if "in_reply_to_user_id" in e and core.reply_to_user is not None:
+                inc.users[core.reply_to_user] = None
+            if "entities.mentions.username" in e:
+                for m in core.mentions:
+                    if m.user is not None:
+                        inc.users[m.user] = None
+                    else:
+                        inc.error(
+                            ("entities.mentions.username", m.username),
+                            {
+                                "value": m.username,
+                                "detail": f"User has been suspended: [{m.username}].",
+                                "title": "Forbidden",
+                                "resource_type": "user",
+                                "parameter": "entities.mentions.username",
+                                "resource_id": m.username,
+                                "type": self.problems + "resource-not-found",
+                            },
+                        )
+            if "edit_history_tweet_ids" in e:
+                inc.posts[p] = None
+            if core.ref_type is not None and core.ref_id is not None:
+                if core.ref_index is None:
+                    if "referenced_tweets.id" in e:
+                        self._not_found(inc, "referenced_tweets.id", core.ref_id, "tweet")
+                else:
+                    if "referenced_tweets.id" in e:
+                        inc.posts[core.ref_index] = None
+                    ref = self.w.post(core.ref_index, self.partial)
+                    if "referenced_tweets.id.author_id" in e:
+                        inc.users[ref.author] = None
+                    if "referenced_tweets.id.attachments.media_keys" in e:
+                        for k in range(len(ref.media_types)):
+                            inc.media[(core.ref_index, k)] = None
+            if "attachments.media_keys" in e:
+                for k in range(len(core.media_types)):
+                    inc.media[(p, k)] = None
+            if "attachments.poll_ids" in e and core.poll:
+                inc.polls[p] = None
+            if "geo.place_id" in e and core.place is not None:
+                inc.places[core.place] = None
+
+    def _not_found(self, inc: Includes, parameter: str, value: str, resource_type: str) -> None:
+        inc.error(
+            (parameter, value),
+            {
+                "value": value,
+                "detail": f"Could not find {resource_type} with {parameter}: [{value}].",
+                "title": "Not Found Error",
+                "resource_type": resource_type,
+                "parameter": parameter,
+                "resource_id": value,
+                "type": self.problems + "resource-not-found",
+            },
+        )
+
+    def includes(self, inc: Includes) -> Obj:
+        """The ``includes`` object (keys only for non-empty lists, as the real API)."""
+        out: Obj = {}
+        if inc.users:
+            out["users"] = [self.user(u) for u in inc.users]
+        if inc.posts:
+            out["posts" if self.post_naming else "tweets"] = [self.post(p) for p in inc.posts]
+        if inc.media:
+            out["media"] = [self.media(p, k) for p, k in inc.media]
+        if inc.polls:
+            out["polls"] = [self.poll(p) for p in inc.polls]
+        if inc.places:
+            out["places"] = [self.place(p) for p in inc.places]
+        return out
+
+
+def canonical_expansions(names: frozenset[str]) -> frozenset[str]:
+    """Map the "post" spellings of expansions onto the "tweet" ones used internally."""
+    aliases = {**USER_EXPANSION_ALIASES, **TWEET_EXPANSION_ALIASES}
+    return frozenset(aliases.get(n, n) for n in names)

@@ -1,0 +1,864 @@
+"""The deterministic, lazily derived world of the sandbox: users, posts, media, polls, places, likes.
+
+Nothing here holds a listing in memory. Every user and post is a pure function of ``(seed, index)``
+and the i-th liker of a post is a pure function of ``(seed, post, i)``: an affine permutation of the
+user universe, so likers of one post are distinct and a page is computed on demand. The only state
+is a small overlay of likes made or removed through the API by the authenticated user ("me").
+
+Index layout (ids are derived from indices by invertible affine maps, so ``index_of(id)`` is O(1)):
+
+* users ``[0, users)`` are derived; ``me`` is the extra index ``users`` with the configured id;
+* posts ``[0, F)`` are the featured posts (authored by me, exact liker counts);
+  ``[F, F + users)`` holds one "profile" post per user (their pinned and most recent post);
+  ``[F + users, posts)`` are ordinary posts, which is where liked lists are drawn from.
+
+Consistency: the authenticated user's likes and the likers of the featured posts agree between
+the two listings (a user listed as a liker of a featured post has that post in their liked list,
+and my liked posts list me among their likers). For two derived users/ordinary posts the listings
+are derived independently (the real API does not promise agreement either: protected accounts,
+deleted posts); the admin ground truth reports exactly what each listing serves.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import msgspec
+
+M64 = (1 << 64) - 1
+TWITTER_EPOCH_MS = 1288834974657
+
+OLD_USER_OFF = 1_000_000
+OLD_USER_M = 2_999_000_000
+NEW_USER_OFF = 1_000_000_000_000_000_000
+NEW_USER_M = 900_000_000_000_000_000
+POST_OFF = 550_000_000_000_000_000
+POST_M = 1_380_000_000_000_000_000
+
+
+def mix64(x: int) -> int:
+    """splitmix64 finaliser: a fast, well-spread 64-bit hash of an integer."""
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+class AffinePerm:
+    """The permutation ``i -> (a*i + b) mod n`` of ``[0, n)`` with its inverse."""
+
+    __slots__ = ("a", "ainv", "b", "n")
+
+    def __init__(self, n: int, key: int) -> None:
+        self.n = n
+        if n <= 1:
+            self.a, self.b, self.ainv = 1, 0, 1
+            return
+        h = mix64(key)
+        a = h % n or 1
+        while math.gcd(a, n) != 1:
+            a = a + 1 if a + 1 < n else 1
+        self.a = a
+        self.b = mix64(h ^ 0x5DEECE66D) % n
+        self.ainv = pow(a, -1, n)
+
+    def fwd(self, i: int) -> int:
+        return (self.a * i + self.b) % self.n
+
+    def inv(self, x: int) -> int:
+        return ((x - self.b) * self.ainv) % self.n
+
+    def iter_from(self, i: int) -> Iterator[int]:
+        x, a, n = (self.a * i + self.b) % self.n, self.a, self.n
+        while True:
+            yield x
+            x += a
+            if x >= n:
+                x -= n
+
+
+def iso(epoch_seconds: int) -> str:
+    """ISO-8601 with milliseconds, as the API writes it: ``2021-01-26T18:40:40.000Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch_seconds))
+
+
+def snowflake_seconds(id_value: int) -> int:
+    return ((id_value >> 22) + TWITTER_EPOCH_MS) // 1000
+
+
+# --- vocabulary -------------------------------------------------------------------------------------
+
+FIRST_NAMES: tuple[tuple[str, str], ...] = (
+    ("Ada", "ada"),
+    ("Zoë", "zoe"),
+    ("José", "jose"),
+    ("Mei", "mei"),
+    ("Søren", "soren"),
+    ("Aiko", "aiko"),
+    ("Omar", "omar"),
+    ("Priya", "priya"),
+    ("Lena", "lena"),
+    ("Kwame", "kwame"),
+    ("Chloé", "chloe"),
+    ("Ivan", "ivan"),
+    ("Fatima", "fatima"),
+    ("Luca", "luca"),
+    ("Nia", "nia"),
+    ("Mateo", "mateo"),
+    ("Hana", "hana"),
+    ("Tomás", "tomas"),
+    ("Yara", "yara"),
+    ("Erik", "erik"),
+    ("Amara", "amara"),
+    ("Jun", "jun"),
+    ("Olga", "olga"),
+    ("Ravi", "ravi"),
+    ("Sofía", "sofia"),
+    ("Noah", "noah"),
+    ("Aylin", "aylin"),
+    ("Kofi", "kofi"),
+    ("Elif", "elif"),
+    ("Diego", "diego"),
+    ("Maya", "maya"),
+    ("Björn", "bjorn"),
+    ("さくら", "sakura"),
+    ("Дмитрий", "dmitri"),
+    ("Grace", "grace"),
+    ("Liam", "liam"),
+    ("Ana", "ana"),
+    ("Yusuf", "yusuf"),
+    ("Ines", "ines"),
+    ("Kai", "kai"),
+)
+LAST_NAMES: tuple[tuple[str, str], ...] = (
+    ("Lovelace", "lovelace"),
+    ("Nakamura", "nakamura"),
+    ("García", "garcia"),
+    ("Okafor", "okafor"),
+    ("Jensen", "jensen"),
+    ("Rossi", "rossi"),
+    ("Chen", "chen"),
+    ("Müller", "muller"),
+    ("Singh", "singh"),
+    ("Kowalski", "kowalski"),
+    ("Haddad", "haddad"),
+    ("Silva", "silva"),
+    ("Novak", "novak"),
+    ("Mensah", "mensah"),
+    ("Dubois", "dubois"),
+    ("Ivanova", "ivanova"),
+    ("Yilmaz", "yilmaz"),
+    ("Park", "park"),
+    ("O'Brien", "obrien"),
+    ("Fernández", "fernandez"),
+    ("Kim", "kim"),
+    ("Andersen", "andersen"),
+    ("Moreau", "moreau"),
+    ("Abebe", "abebe"),
+    ("Tanaka", "tanaka"),
+    ("Costa", "costa"),
+    ("Nguyen", "nguyen"),
+    ("Schmidt", "schmidt"),
+    ("Lindqvist", "lindqvist"),
+    ("Banda", "banda"),
+    ("Petrov", "petrov"),
+    ("Rahman", "rahman"),
+)
+NAME_SUFFIXES: tuple[str, ...] = ("", "", "", "", "", "", " 🌊", " ✨", " 📚", " (she/her)", " 🇧🇷", " 🚀")
+_WORDS_TEXT = """
+the a data pipeline sandbox likes api rate limit token page morning coffee build ship test
+deploy weekend release bug fix feature team open source python airflow schedule graph chart
+query stream batch cloud storage metric dashboard alert latency cache index shard replica
+cluster node worker queue retry backoff window cursor offset record field schema json yaml
+config secret vault audit review merge branch commit tag version docs guide tutorial thread
+reply quote share follow today tomorrow yesterday finally really great small huge fast slow
+simple clean honest curious happy learning writing reading building debugging shipping planning
+waiting thinking
+"""
+WORDS: tuple[str, ...] = tuple(_WORDS_TEXT.split())
+HASHTAGS: tuple[str, ...] = (
+    "DataEngineering",
+    "Python",
+    "ApacheAirflow",
+    "OpenSource",
+    "DevRel",
+    "100DaysOfCode",
+    "TechTwitter",
+    "MondayMotivation",
+    "BuildInPublic",
+    "API",
+)
+SOURCES: tuple[str, ...] = ("Twitter Web App", "Twitter for iPhone", "Twitter for Android", "TweetDeck")
+CONTEXT_ANNOTATIONS: tuple[tuple[tuple[str, str, str], tuple[str, str]], ...] = (
+    (
+        ("46", "Business Taxonomy", "Categories within Brand Verticals that narrow down the scope of Brands"),
+        ("1557696940178935808", "Gaming Business"),
+    ),
+    (("47", "Brand", "Brands and Companies"), ("10045225402", "Twitter")),
+    (
+        ("65", "Interests and Hobbies Vertical", "Top level interests and hobbies groupings"),
+        ("847544972781826048", "Technology"),
+    ),
+    (
+        ("66", "Interests and Hobbies Category", "A grouping of interests and hobbies entities"),
+        ("1280545227919626240", "Data science"),
+    ),
+    (
+        ("131", "Unified Twitter Taxonomy", "A taxonomy view into the Semantic Core knowledge graph"),
+        ("848920371311001600", "Technology"),
+    ),
+)
+PLACES: tuple[dict[str, object], ...] = (
+    {
+        "id": "0073b76548e5984f",
+        "full_name": "Sydney, New South Wales",
+        "name": "Sydney",
+        "country": "Australia",
+        "country_code": "AU",
+        "place_type": "city",
+        "bbox": [150.520928608, -34.1183470085, 151.343020992, -33.578140996],
+    },
+    {
+        "id": "01a9a39529b27f36",
+        "full_name": "Manhattan, NY",
+        "name": "Manhattan",
+        "country": "United States",
+        "country_code": "US",
+        "place_type": "city",
+        "bbox": [-74.026675, 40.683935, -73.910408, 40.877483],
+    },
+    {
+        "id": "5e02a0f0d91c76d2",
+        "full_name": "İstanbul, Türkiye",
+        "name": "İstanbul",
+        "country": "Türkiye",
+        "country_code": "TR",
+        "place_type": "city",
+        "bbox": [28.632104, 40.802734, 29.421254, 41.239907],
+    },
+    {
+        "id": "457b4814b4240d87",
+        "full_name": "London, England",
+        "name": "London",
+        "country": "United Kingdom",
+        "country_code": "GB",
+        "place_type": "city",
+        "bbox": [-0.187894, 51.483718, -0.109978, 51.5164655],
+    },
+    {
+        "id": "09f6a7707f18e0b1",
+        "full_name": "Nairobi, Kenya",
+        "name": "Nairobi",
+        "country": "Kenya",
+        "country_code": "KE",
+        "place_type": "city",
+        "bbox": [36.650938, -1.444471, 37.103887, -1.163522],
+    },
+    {
+        "id": "9d63050d3d33d32f",
+        "full_name": "São Paulo, Brasil",
+        "name": "São Paulo",
+        "country": "Brasil",
+        "country_code": "BR",
+        "place_type": "city",
+        "bbox": [-46.826039, -24.008814, -46.365052, -23.356792],
+    },
+    {
+        "id": "0a3e119020705b64",
+        "full_name": "東京都 中央区",
+        "name": "中央区",
+        "country": "日本",
+        "country_code": "JP",
+        "place_type": "city",
+        "bbox": [139.7574, 35.6545, 139.7939, 35.6978],
+    },
+    {
+        "id": "3b77caf94bfc81fe",
+        "full_name": "Berlin, Deutschland",
+        "name": "Berlin",
+        "country": "Deutschland",
+        "country_code": "DE",
+        "place_type": "city",
+        "bbox": [13.088304, 52.338079, 13.760909, 52.675323],
+    },
+)
+LOCATIONS: tuple[str, ...] = (*tuple(str(p["full_name"]) for p in PLACES), "Earth", "the internet", "🌍")
+
+
+class _NameTables:
+    """Display names, handles and JSON-encoded names of every first/last/suffix combination."""
+
+    def __init__(self) -> None:
+        self.full = [
+            [[f[0] + " " + last[0] + suffix for suffix in NAME_SUFFIXES] for last in LAST_NAMES] for f in FIRST_NAMES
+        ]
+        self.underscored = [[(f[1] + "_" + last[1])[:15] for last in LAST_NAMES] for f in FIRST_NAMES]
+        self.plain = [[(f[1] + last[1])[:10] for last in LAST_NAMES] for f in FIRST_NAMES]
+        self.json = {
+            name: msgspec.json.encode(name).decode()
+            for by_last in self.full
+            for by_suffix in by_last
+            for name in by_suffix
+        }
+
+
+_NAME_TABLES = _NameTables()
+T_CO = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def t_co(h: int) -> str:
+    chars = []
+    for _ in range(10):
+        chars.append(T_CO[h % 62])
+        h //= 62
+    return "https://t.co/" + "".join(chars)
+
+
+# --- derived objects --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Mention:
+    start: int
+    end: int
+    username: str
+    user: int | None  # None: a suspended account (partial-errors quirk)
+
+
+@dataclass(slots=True)
+class PostCore:
+    """Everything about one post except the rendering (see ``render.py``)."""
+
+    index: int
+    id: str
+    author: int
+    created: int
+    text: str
+    ref_type: str | None = None
+    ref_id: str | None = None
+    ref_index: int | None = None  # None when the referenced post was deleted
+    reply_to_user: int | None = None
+    mentions: list[Mention] = field(default_factory=list)
+    hashtags: list[tuple[int, int, str]] = field(default_factory=list)
+    urls: list[tuple[int, int, str, str]] = field(default_factory=list)
+    media_types: tuple[str, ...] = ()
+    poll: bool = False
+    place: int | None = None
+    h: int = 0
+
+
+class Ids:
+    """Invertible maps between indices and decimal id strings."""
+
+    def __init__(self, seed: int, users: int, posts: int, me_id: str, explicit_posts: dict[int, str]) -> None:
+        self.users = users
+        self.posts = posts
+        self.me_index = users
+        self.me_id = me_id
+        self.old_perm = AffinePerm(OLD_USER_M, seed * 7919 + 1)
+        self.new_perm = AffinePerm(NEW_USER_M, seed * 7919 + 2)
+        self._post = AffinePerm(POST_M, seed * 7919 + 3)
+        raw = self._user_raw_decode(int(me_id))
+        self.user_collision = raw if raw is not None and raw < users else None
+        self._user_collision_id = self._user_raw(users + 1)
+        self.explicit_posts = dict(explicit_posts)
+        self._by_explicit = {v: k for k, v in explicit_posts.items()}
+        if len(self._by_explicit) != len(explicit_posts):
+            raise ValueError("featured post ids must be distinct")
+        self._post_remap: dict[int, int] = {}
+        self._post_remap_back: dict[int, int] = {}
+        for t, value in enumerate(sorted(int(v) for v in explicit_posts.values())):
+            i = self._post_raw_decode(value)
+            if i is not None and i < posts and i not in explicit_posts:
+                replacement = self._post_raw(posts + 1 + t)
+                self._post_remap[i] = replacement
+                self._post_remap_back[replacement] = i
+
+    # users
+    def _user_raw(self, i: int) -> int:
+        q, r = divmod(i, 4)
+        if r == 0:
+            return OLD_USER_OFF + self.old_perm.fwd(q)
+        return NEW_USER_OFF + self.new_perm.fwd(q * 3 + r - 1)
+
+    def _user_raw_decode(self, v: int) -> int | None:
+        if OLD_USER_OFF <= v < OLD_USER_OFF + OLD_USER_M:
+            return 4 * self.old_perm.inv(v - OLD_USER_OFF)
+        if NEW_USER_OFF <= v < NEW_USER_OFF + NEW_USER_M:
+            j = self.new_perm.inv(v - NEW_USER_OFF)
+            q, r = divmod(j, 3)
+            return q * 4 + r + 1
+        return None
+
+    def user_id(self, i: int) -> str:
+        if i == self.me_index:
+            return self.me_id
+        if i == self.user_collision:
+            return str(self._user_collision_id)
+        return str(self._user_raw(i))
+
+    def user_index(self, user_id: str) -> int | None:
+        if user_id == self.me_id:
+            return self.me_index
+        v = int(user_id)
+        if self.user_collision is not None and v == self._user_collision_id:
+            return self.user_collision
+        i = self._user_raw_decode(v)
+        if i is None or i >= self.users or i == self.user_collision:
+            return None
+        return i
+
+    # posts
+    def _post_raw(self, i: int) -> int:
+        return POST_OFF + self._post.fwd(i)
+
+    def _post_raw_decode(self, v: int) -> int | None:
+        if POST_OFF <= v < POST_OFF + POST_M:
+            return self._post.inv(v - POST_OFF)
+        return None
+
+    def post_id(self, i: int) -> str:
+        explicit = self.explicit_posts.get(i)
+        if explicit is not None:
+            return explicit
+        return str(self._post_remap.get(i) or self._post_raw(i))
+
+    def post_index(self, post_id: str) -> int | None:
+        i = self._by_explicit.get(post_id)
+        if i is not None:
+            return i
+        v = int(post_id)
+        if v in self._post_remap_back:
+            return self._post_remap_back[v]
+        i = self._post_raw_decode(v)
+        if i is None or i >= self.posts or i in self.explicit_posts or i in self._post_remap:
+            return None
+        return i
+
+
+class World:
+    """The derived world plus the overlay of likes mutations made through the API."""
+
+    def __init__(
+        self,
+        seed: int,
+        users: int,
+        posts: int,
+        featured: list[tuple[str | None, int]],
+        me_id: str,
+        me_username: str,
+        me_name: str,
+        me_likes: int,
+    ) -> None:
+        self.seed = seed
+        self.featured_counts = [count for _, count in featured]
+        self.n_featured = f = len(featured)
+        biggest = max(self.featured_counts, default=0)
+        self.n_users = max(users, biggest + 1, 10)
+        self.ord_start = f + self.n_users
+        self.n_posts = max(posts, self.ord_start + max(me_likes, 0) * 4 + 1_000_000)
+        self.ord_size = self.n_posts - self.ord_start
+        self.me_likes = max(0, min(me_likes, self.ord_size))
+        self.me_username = me_username
+        self.me_name = me_name
+        explicit = {k: pid for k, (pid, _) in enumerate(featured) if pid is not None}
+        self.ids = Ids(seed, self.n_users, self.n_posts, me_id, explicit)
+        self.me = self.ids.me_index
+        self._salt_user = mix64(seed * 0x1000193 + 11)
+        tables = [[mix64(self._salt_user ^ (t << 16) ^ i) for i in range(4096)] for t in range(3)]
+        self._user_tables: tuple[list[int], list[int], list[int]] = (tables[0], tables[1], tables[2])
+        self._salt_post = mix64(seed * 0x1000193 + 12)
+        self._salt_likes = mix64(seed * 0x1000193 + 13)
+        self._me_perm = AffinePerm(self.ord_size, self._salt_likes ^ 0xFEED)
+        self._featured_perms = [AffinePerm(self.n_users, self._salt_likes ^ (k * 31 + 7)) for k in range(f)]
+        self._perm_cache: dict[int, AffinePerm] = {}
+        self._user_basic_cache: dict[int, tuple[str, str, str]] = {}
+        self._post_cache: dict[tuple[int, bool], PostCore] = {}
+        self.reset_mutations()
+
+    # --- mutations --------------------------------------------------------------------------------
+    def reset_mutations(self) -> None:
+        self.generation = getattr(self, "generation", 0) + 1  # bumped by every change of the overlay
+        self.my_added: list[int] = []  # newest first
+        self.my_hidden: set[int] = set()  # base positions of my liked list no longer liked
+        self.post_state: dict[int, str] = {}  # post index -> "added" | "removed" (me as a liker)
+
+    def _my_base_pos(self, post: int) -> int | None:
+        if post < self.ord_start or self.me_likes == 0:
+            return None
+        k = self._me_perm.inv(post - self.ord_start)
+        return k if k < self.me_likes else None
+
+    def i_like(self, post: int) -> bool:
+        if post in self.my_added:
+            return True
+        pos = self._my_base_pos(post)
+        return pos is not None and pos not in self.my_hidden
+
+    def like(self, post: int) -> None:
+        """The authenticated user likes ``post`` (no-op when already liked)."""
+        if self.i_like(post):
+            return
+        self.generation += 1
+        pos = self._my_base_pos(post)
+        if pos is not None:
+            self.my_hidden.add(pos)
+        self.my_added.insert(0, post)
+        self.post_state[post] = "added"
+
+    def unlike(self, post: int) -> None:
+        """The authenticated user unlikes ``post`` (no-op when not liked)."""
+        self.generation += 1
+        if post in self.my_added:
+            self.my_added.remove(post)
+            self.post_state[post] = "removed"
+            return
+        pos = self._my_base_pos(post)
+        if pos is not None and pos not in self.my_hidden:
+            self.my_hidden.add(pos)
+            self.post_state[post] = "removed"
+
+    # --- likers of a post -------------------------------------------------------------------------
+    def base_liker_count(self, post: int) -> int:
+        if post < self.n_featured:
+            return self.featured_counts[post]
+        h = mix64(self._salt_likes ^ (post * 0x9E3779B1))
+        r = h % 1000
+        h2 = h >> 12
+        if r < 250:
+            n = 0
+        elif r < 850:
+            n = 1 + h2 % 60
+        elif r < 990:
+            n = 60 + h2 % 500
+        else:
+            n = 500 + h2 % 5000
+        return min(n, self.n_users)
+
+    def _liker_perm(self, post: int) -> AffinePerm:
+        if post < self.n_featured:
+            return self._featured_perms[post]
+        perm = self._perm_cache.get(post)
+        if perm is None:
+            if len(self._perm_cache) > 4096:
+                self._perm_cache.clear()
+            perm = self._perm_cache[post] = AffinePerm(self.n_users, self._salt_likes ^ (post * 0x2545F491))
+        return perm
+
+    def _me_base_slot(self, post: int, count: int) -> int | None:
+        """Where I sit among the base likers of ``post`` (ordinary posts I liked), else None."""
+        if self._my_base_pos(post) is None:
+            return None
+        return mix64(self._salt_likes ^ post ^ 0xABCDEF) % (count + 1)
+
+    def _liker_view(self, post: int, visible: bool) -> tuple[list[int], int, set[int], int | None, int]:
+        """(top, base length, hidden base positions, my base slot, derived count)."""
+        count = self.base_liker_count(post)
+        slot = self._me_base_slot(post, count)
+        base_len = count + (slot is not None)
+        state = self.post_state.get(post) if visible else None
+        top = [self.me] if state == "added" else []
+        hidden = {slot} if (state is not None and slot is not None) else set()
+        return top, base_len, hidden, slot, count
+
+    def liker_count(self, post: int, visible: bool = True) -> int:
+        top, base_len, hidden, _, _ = self._liker_view(post, visible)
+        return len(top) + base_len - len(hidden)
+
+    def likers(self, post: int, offset: int, count: int, visible: bool = True) -> list[int]:
+        """User indices of likers ``offset .. offset+count`` of ``post``, newest like first."""
+        top, base_len, hidden, slot, _ = self._liker_view(post, visible)
+        perm = self._liker_perm(post)
+        if slot is None and not top and not hidden:
+            a, b, n = perm.a, perm.b, perm.n
+            end = min(offset + count, base_len)
+            return [(a * i + b) % n for i in range(offset, end)]
+
+        def base_iter(start: int) -> Iterator[int]:
+            if slot is None:
+                yield from perm.iter_from(start)
+                return
+            pos = start
+            derived = perm.iter_from(start if start <= slot else start - 1)
+            while True:
+                if pos == slot:
+                    yield self.me
+                else:
+                    yield next(derived)
+                pos += 1
+
+        return _page(top, base_len, hidden, base_iter, offset, count)
+
+    # --- liked posts of a user --------------------------------------------------------------------
+    def _featured_liked(self, user: int) -> list[int]:
+        if user == self.me:
+            return []
+        return [k for k, perm in enumerate(self._featured_perms) if perm.inv(user) < self.featured_counts[k]]
+
+    def _derived_liked_count(self, user: int) -> int:
+        if user == self.me:
+            return self.me_likes
+        h = mix64(self._salt_likes ^ (user * 0x632BE5AB) ^ 0x77)
+        r = h % 100
+        n = 0 if r < 15 else 1 + (h >> 8) % 80 if r < 80 else 80 + (h >> 8) % 700
+        return min(n, self.ord_size)
+
+    def _liked_perm(self, user: int) -> AffinePerm:
+        if user == self.me:
+            return self._me_perm
+        key = -1 - user
+        perm = self._perm_cache.get(key)
+        if perm is None:
+            if len(self._perm_cache) > 4096:
+                self._perm_cache.clear()
+            perm = self._perm_cache[key] = AffinePerm(self.ord_size, self._salt_likes ^ (user * 0x1B873593))
+        return perm
+
+    def liked_count(self, user: int, visible: bool = True) -> int:
+        if user == self.me and visible:
+            return len(self.my_added) + self.me_likes - len(self.my_hidden)
+        return len(self._featured_liked(user)) + self._derived_liked_count(user)
+
+    def liked(self, user: int, offset: int, count: int, visible: bool = True) -> list[int]:
+        """Post indices ``offset .. offset+count`` liked by ``user``, newest like first."""
+        featured = self._featured_liked(user)
+        derived_len = self._derived_liked_count(user)
+        perm = self._liked_perm(user)
+        ord_start, nf = self.ord_start, len(featured)
+
+        def base_iter(start: int) -> Iterator[int]:
+            pos = start
+            while pos < nf:
+                yield featured[pos]
+                pos += 1
+            for x in perm.iter_from(pos - nf):
+                yield ord_start + x
+
+        if user == self.me and visible:
+            return _page(self.my_added, derived_len, self.my_hidden, base_iter, offset, count)
+        return _page([], nf + derived_len, set(), base_iter, offset, count)
+
+    # --- users ------------------------------------------------------------------------------------
+    def user_hash(self, user: int) -> int:
+        """64-bit tabulation hash of a user index (three lookups; the hot path needs it cheap)."""
+        t0, t1, t2 = self._user_tables
+        return t0[user & 4095] ^ t1[(user >> 12) & 4095] ^ t2[(user >> 24) & 4095]
+
+    def user_basic(self, user: int) -> tuple[str, str, str]:
+        """(id, name, username) of a user."""
+        return self.user_basics([user])[0]
+
+    def user_basics(self, users: list[int]) -> list[tuple[str, str, str]]:
+        """(id, name, username) of many users."""
+        return cast(list[tuple[str, str, str]], self._basics(users, False))
+
+    def user_fragments(self, users: list[int]) -> list[str]:
+        """JSON texts ``{"id","name","username"}`` of many users (default user fields)."""
+        return cast(list[str], self._basics(users, True))
+
+    def _basics(self, users: list[int], as_json: bool) -> list[tuple[str, str, str]] | list[str]:
+        # the hot path of liking_users: everything inline, small-int arithmetic where possible
+        out: list[Any] = []
+        append = out.append
+        ids = self.ids
+        me, collision = self.me, ids.user_collision
+        t0, t1, t2 = self._user_tables
+        old, new = ids.old_perm, ids.new_perm
+        old_a, old_b, old_n = old.a, old.b, old.n
+        new_a, new_b, new_n = new.a, new.b, new.n
+        names, underscored, plain = _NAME_TABLES.full, _NAME_TABLES.underscored, _NAME_TABLES.plain
+        name_json = _NAME_TABLES.json
+        nf, nl, ns = len(FIRST_NAMES), len(LAST_NAMES), len(NAME_SUFFIXES)
+        for u in users:
+            if u in (me, collision):
+                uid = ids.user_id(u)
+            elif u & 3:
+                uid = str(NEW_USER_OFF + (new_a * (3 * (u >> 2) + (u & 3) - 1) + new_b) % new_n)
+            else:
+                uid = str(OLD_USER_OFF + (old_a * (u >> 2) + old_b) % old_n)
+            if u == me:
+                name, handle = self.me_name, self.me_username
+            else:
+                h = t0[u & 4095] ^ t1[(u >> 12) & 4095] ^ t2[(u >> 24) & 4095]
+                f = h % nf
+                last = (h >> 8) % nl
+                name = names[f][last][(h >> 16) % ns]
+                handle = plain[f][last] + str((h >> 28) % 100000) if (h >> 24) & 3 else underscored[f][last]
+            if as_json:
+                nj = name_json.get(name) or msgspec.json.encode(name).decode()
+                append(f'{{"id":"{uid}","name":{nj},"username":"{handle}"}}')
+            else:
+                append((uid, name, handle))
+        return out
+
+    def user_created(self, user: int) -> int:
+        if user == self.me:
+            return 1390000000 + int(self.ids.me_id) % 100_000_000
+        uid = int(self.ids.user_id(user))
+        if uid >= NEW_USER_OFF:
+            return snowflake_seconds(uid)
+        return 1167609600 + self.user_hash(user) % (7 * 365 * 86400)
+
+    def profile_post(self, user: int) -> int | None:
+        """The user's pinned / most recent post (None for some users)."""
+        if user == self.me:
+            return 0 if self.n_featured else None
+        if self.user_hash(user) % 10 >= 6:
+            return None
+        return self.n_featured + user
+
+    # --- posts ------------------------------------------------------------------------------------
+    def post_author(self, post: int) -> int:
+        if post < self.n_featured:
+            return self.me
+        if post < self.ord_start:
+            return post - self.n_featured
+        return mix64(self._salt_post ^ (post * 0x27D4EB2F) ^ 1) % self.n_users
+
+    def post(self, index: int, partial_errors: bool = False) -> PostCore:
+        """The post with index ``index`` (cached, bounded)."""
+        key = (index, partial_errors)
+        cached = self._post_cache.get(key)
+        if cached is not None:
+            return cached
+        core = self._make_post(index, partial_errors)
+        if len(self._post_cache) >= 32768:
+            self._post_cache.clear()
+        self._post_cache[key] = core
+        return core
+
+    def _random_ordinary(self, h: int, avoid: int) -> int:
+        p = self.ord_start + h % self.ord_size
+        return p if p != avoid else self.ord_start + (p + 1 - self.ord_start) % self.ord_size
+
+    def _make_post(self, index: int, partial_errors: bool) -> PostCore:
+        h = mix64(self._salt_post ^ (index * 0x165667B1))
+        h2, h3, h4 = mix64(h ^ 2), mix64(h ^ 3), mix64(h ^ 4)
+        post_id = self.ids.post_id(index)
+        author = self.post_author(index)
+        created = snowflake_seconds(int(post_id))
+        core = PostCore(index=index, id=post_id, author=author, created=created, text="", h=h)
+        parts: list[str] = []
+        length = 0
+
+        def add(s: str) -> tuple[int, int]:
+            nonlocal length
+            start = length
+            parts.append(s)
+            length += len(s)
+            return start, length
+
+        # 0-59 plain, 60-77 reply, 78-91 quote, 92-99 retweet; featured and profile posts are plain
+        kind = h % 100 if index >= self.ord_start else 0
+        if 60 <= kind < 78 or kind >= 92:
+            ref = self._random_ordinary(h2, index)
+            core.ref_type = "replied_to" if kind < 78 else "retweeted"
+        elif 78 <= kind < 92:
+            ref = self._random_ordinary(h2, index)
+            core.ref_type = "quoted"
+        else:
+            ref = -1
+        if core.ref_type is not None:
+            deleted = partial_errors and h3 % 4 == 0
+            if deleted:
+                core.ref_id = str(POST_OFF - 1 - h3 % 10**16)
+                core.ref_index = None
+            else:
+                core.ref_id = self.ids.post_id(ref)
+                core.ref_index = ref
+            ref_author = self.post_author(ref)
+            if core.ref_type == "replied_to":
+                core.reply_to_user = ref_author
+                uname = self.user_basic(ref_author)[2]
+                s, e = add("@" + uname)
+                core.mentions.append(Mention(s, e, uname, ref_author))
+                add(" ")
+            elif core.ref_type == "retweeted":
+                add("RT ")
+                uname = self.user_basic(ref_author)[2]
+                s, e = add("@" + uname)
+                core.mentions.append(Mention(s, e, uname, ref_author))
+                add(": ")
+        nwords = 5 + h3 % 18
+        for k in range(nwords):
+            if k:
+                add(" ")
+            add(WORDS[(h4 >> (k % 13) * 4 ^ k * 7) % len(WORDS)] if k else WORDS[h4 % len(WORDS)].capitalize())
+        if h3 % 3 == 0:
+            add(" ")
+            tag = HASHTAGS[(h3 >> 8) % len(HASHTAGS)]
+            s, e = add("#" + tag)
+            core.hashtags.append((s, e, tag))
+        if h3 % 5 == 1:
+            add(" cc ")
+            if partial_errors and (h3 >> 20) % 2 == 0:
+                uname = "suspended_" + str((h3 >> 24) % 100000)
+                s, e = add("@" + uname)
+                core.mentions.append(Mention(s, e, uname, None))
+            else:
+                other = mix64(h3 ^ 9) % self.n_users
+                uname = self.user_basic(other)[2]
+                s, e = add("@" + uname)
+                core.mentions.append(Mention(s, e, uname, other))
+        m = h4 % 100
+        if m < 22:
+            count = 1 + (h4 >> 8) % 4 if m < 16 else 1
+            kind_m = "photo" if m < 16 else ("video" if m < 20 else "animated_gif")
+            core.media_types = tuple([kind_m] * count)
+        elif m < 25:
+            core.poll = True
+        if core.media_types or h4 % 7 == 0:
+            url = t_co(h4 >> 3)
+            add(" ")
+            s, e = add(url)
+            display = "pic.x.com/" + url[-10:] if core.media_types else "example.com/posts/" + post_id[-6:]
+            core.urls.append((s, e, url, display))
+        if (h >> 40) % 100 < 6:
+            core.place = (h >> 48) % len(PLACES)
+        core.text = "".join(parts)
+        return core
+
+    def like_count_metric(self, post: int, visible: bool = True) -> int:
+        """``public_metrics.like_count``: likers, plus likes by protected accounts (ordinary posts)."""
+        n = self.liker_count(post, visible)
+        if post >= self.n_featured:
+            n += mix64(self._salt_post ^ post ^ 0x51) % (n // 10 + 3)
+        return n
+
+
+def _page(
+    top: list[int],
+    base_len: int,
+    hidden: set[int],
+    base_iter: Callable[[int], Iterator[int]],
+    offset: int,
+    count: int,
+) -> list[int]:
+    """Items ``offset .. offset+count`` of ``top + [base minus hidden positions]``."""
+    out: list[int] = []
+    if offset < len(top):
+        out.extend(top[offset : offset + count])
+    need = count - len(out)
+    if need <= 0:
+        return out
+    b = max(0, offset - len(top))
+    pos = b
+    for h in sorted(hidden):
+        if h <= pos:
+            pos += 1
+        else:
+            break
+    if pos >= base_len:
+        return out
+    it = base_iter(pos)
+    while need > 0 and pos < base_len:
+        x = next(it)
+        if pos not in hidden:
+            out.append(x)
+            need -= 1
+        pos += 1
+    return out
