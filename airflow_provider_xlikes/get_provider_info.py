@@ -92,6 +92,9 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "operators": [
+            {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.operators.likes"]}
+        ],
         "hooks": [{"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.hooks.x"]}],
         "connection-types": [
             {

@@ -33,6 +33,9 @@ log = logging.getLogger("airflow_provider_xlikes.api")
 
 DEFAULT_BASE_URL = "https://api.x.com"
 USER_CONTEXT_AUTH_TYPES = ("oauth2_user", "oauth1_user")
+#: the 24-hour window of the likes POST/DELETE endpoints, kept beside the 15-minute one
+DAILY_LIMIT_PREFIX = "x-user-limit-24hour-"
+DAILY_SUFFIX = " (24h)"
 
 _json_decoder = msgspec.json.Decoder()
 
@@ -47,8 +50,9 @@ class RateLimit:
     reset_at: float | None
 
     @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit | None:
-        values = [headers.get(f"x-rate-limit-{name}") for name in ("limit", "remaining", "reset")]
+    def from_headers(cls, headers: Mapping[str, str], prefix: str = "x-rate-limit-") -> RateLimit | None:
+        """The window named by ``prefix``: ``x-rate-limit-`` (15 minutes) or ``x-user-limit-24hour-``."""
+        values = [headers.get(f"{prefix}{name}") for name in ("limit", "remaining", "reset")]
         if all(v is None for v in values):
             return None
         limit, remaining, reset = (_as_int(v) for v in values)
@@ -215,8 +219,11 @@ def error_from_response(response: requests.Response, *, endpoint: str, auth_type
     if status == 404:
         return XNotFoundError(status, **kwargs)
     if status == 429:
-        rate_limit = RateLimit.from_headers(response.headers)
-        return XRateLimitError(status, reset_at=rate_limit.reset_at if rate_limit else None, **kwargs)
+        windows = [RateLimit.from_headers(response.headers, p) for p in ("x-rate-limit-", DAILY_LIMIT_PREFIX)]
+        resets = [w.reset_at for w in windows if w is not None and w.reset_at is not None and w.remaining == 0]
+        if not resets:
+            resets = [w.reset_at for w in windows if w is not None and w.reset_at is not None]
+        return XRateLimitError(status, reset_at=max(resets) if resets else None, **kwargs)
     if status >= 500:
         return XServerError(status, **kwargs)
     return XApiError(status, **kwargs)
@@ -371,6 +378,9 @@ class XApiClient:
         rate_limit = RateLimit.from_headers(response.headers)
         if rate_limit is not None:
             self.limits[endpoint] = rate_limit
+        daily = RateLimit.from_headers(response.headers, DAILY_LIMIT_PREFIX)
+        if daily is not None:
+            self.limits[endpoint + DAILY_SUFFIX] = daily
         if response.status_code >= 400:
             raise error_from_response(response, endpoint=endpoint, auth_type=self.auth.auth_type)
         try:
@@ -384,20 +394,32 @@ class XApiClient:
         return ApiResponse(status=response.status_code, payload=payload, rate_limit=rate_limit)
 
     # ---- waiting
+    def _exhausted_until(self, endpoint: str) -> float | None:
+        """The latest reset among this endpoint's exhausted windows (15-minute and 24-hour)."""
+        resets = [
+            limit.reset_at
+            for key in (endpoint, endpoint + DAILY_SUFFIX)
+            if (limit := self.limits.get(key)) is not None and limit.remaining == 0 and limit.reset_at is not None
+        ]
+        return max(resets) if resets else None
+
     def _wait_for_quota(self, endpoint: str) -> None:
-        limit = self.limits.get(endpoint)
-        if limit is None or limit.remaining != 0 or limit.reset_at is None:
+        until = self._exhausted_until(endpoint)
+        if until is None:
             return
-        seconds = limit.reset_at - time.time() + self.rate_limits.margin
-        # the window is over either way: forget it so the next response sets it again
-        del self.limits[endpoint]
+        # the windows are over after the wait: forget them so the next response sets them again
+        self.limits.pop(endpoint, None)
+        self.limits.pop(endpoint + DAILY_SUFFIX, None)
+        seconds = until - time.time() + self.rate_limits.margin
         if seconds > 0:
             self._wait(seconds, endpoint=endpoint, reason="rate-limit window exhausted")
 
     def _delay_after_429(self, exc: XRateLimitError, count: int) -> float:
-        if exc.reset_at is not None:
+        resets = [r for r in (exc.reset_at, self._exhausted_until(exc.endpoint)) if r is not None]
+        if resets:
             self.limits.pop(exc.endpoint, None)
-            return max(exc.reset_at - time.time(), 0.0) + self.rate_limits.margin
+            self.limits.pop(exc.endpoint + DAILY_SUFFIX, None)
+            return max(max(resets) - time.time(), 0.0) + self.rate_limits.margin
         backoff: float = self.rate_limits.backoff_initial * 2.0 ** (count - 1)
         return min(backoff, self.rate_limits.backoff_max) * random.uniform(1.0, 1.25)
 

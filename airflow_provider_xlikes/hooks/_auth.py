@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import msgspec
 import requests
+import tenacity
 from requests_oauthlib import OAuth1
 
 from airflow_provider_xlikes.exceptions import XTokenRefreshError
@@ -32,24 +33,40 @@ from airflow_provider_xlikes.hooks._api import XAuth
 log = logging.getLogger("airflow_provider_xlikes.auth")
 
 SecretCallback = Callable[[str], None]
-#: seconds before ``expires_at`` at which an access token is already treated as expired
+#: an access token is treated as expired this long before its end (at most a tenth of its life)
 EXPIRY_MARGIN = 60.0
 
 
-class _DropDebug(logging.Filter):
-    """requests-oauthlib and oauthlib log signed headers and bodies at DEBUG: keep them out of logs."""
+def _expiry(expires_in: object) -> float | None:
+    """When a token that lives ``expires_in`` seconds from now should be refreshed."""
+    if not isinstance(expires_in, (int, float, str)) or not str(expires_in).strip():
+        return None
+    seconds = float(expires_in)
+    return time.time() + seconds - min(EXPIRY_MARGIN, seconds / 10)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG
+
+def _quiet_oauth_debug_logs() -> None:
+    """requests-oauthlib and oauthlib log tokens and signed requests at DEBUG: keep those out of logs.
+
+    A filter on the parent logger would not see records of its child loggers, so the level is raised.
+    """
+    for name in ("requests_oauthlib", "oauthlib"):
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
-for _name in ("requests_oauthlib", "oauthlib"):
-    logging.getLogger(_name).addFilter(_DropDebug())
+_quiet_oauth_debug_logs()
 
 
 def fingerprint(secret: str) -> str:
     """A short, non-reversible name for a secret (for store keys and comparisons, never for logs)."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+class _TokenServerError(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
 
 
 @dataclass
@@ -59,22 +76,48 @@ class TokenEndpoint:
     session: requests.Session
     base_url: str
     timeout: tuple[float, float]
+    attempts: int = 5
 
     def post(self, path: str, data: dict[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
-        """Send one grant. Not retried after the request may have reached the server: a refresh
+        """Send one grant.
+
+        A ``refresh_token`` grant is not retried once it may have reached the server: a refresh
         token must never be sent twice (a rotated token is dead, and reuse may revoke its family).
+        Other grants (``client_credentials``) are idempotent and get the usual retries.
         """
-        url = self.base_url.rstrip("/") + path
-        attempts = 3
-        for attempt in range(1, attempts + 1):
+        if data.get("grant_type") == "refresh_token":
+            response = self._post_once(path, data, basic)
+        else:
+            retryable = (requests.ConnectionError, requests.Timeout, _TokenServerError)
             try:
-                response = self.session.post(url, data=data, auth=basic, timeout=self.timeout)
-                break
+                for attempt in tenacity.Retrying(
+                    stop=tenacity.stop_after_attempt(self.attempts),
+                    wait=tenacity.wait_exponential_jitter(initial=0.2, max=10),
+                    retry=tenacity.retry_if_exception_type(retryable),
+                    reraise=True,
+                ):
+                    with attempt:
+                        response = self._post_once(path, data, basic)
+                        if response.status_code >= 500:
+                            raise _TokenServerError(response)
+            except _TokenServerError as exc:
+                response = exc.response
+        return self._parse(path, data, response)
+
+    def _post_once(self, path: str, data: dict[str, str], basic: tuple[str, str] | None) -> requests.Response:
+        url = self.base_url.rstrip("/") + path
+        for attempt in range(1, 4):
+            try:
+                return self.session.post(url, data=data, auth=basic, timeout=self.timeout)
             except requests.ConnectTimeout:
                 # the connection was never made, so the grant was not sent: safe to try again
-                if attempt == attempts:
+                if attempt == 3:
                     raise
                 time.sleep(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _parse(path: str, data: dict[str, str], response: requests.Response) -> dict[str, Any]:
         try:
             body = msgspec.json.decode(response.content) if response.content else {}
         except msgspec.DecodeError:
@@ -166,7 +209,7 @@ class OAuth2Tokens:
     origin: str
 
     def access_token_valid(self, now: float) -> bool:
-        return bool(self.access_token) and (self.expires_at is None or self.expires_at - EXPIRY_MARGIN > now)
+        return bool(self.access_token) and (self.expires_at is None or self.expires_at > now)
 
     def to_json(self) -> str:
         return msgspec.json.encode(
@@ -249,7 +292,7 @@ class OAuth2UserAuth(XAuth):
                         self._adopt(stored)
                     else:
                         self._adopt_none()
-            if self._access_token and (self._expires_at is None or self._expires_at - EXPIRY_MARGIN > now):
+            if self._access_token and (self._expires_at is None or self._expires_at > now):
                 return self._access_token
             self._refresh(failed_access_token=self._access_token)
             assert self._access_token is not None
@@ -317,7 +360,7 @@ class OAuth2UserAuth(XAuth):
             tokens = OAuth2Tokens(
                 refresh_token=new_refresh_token,
                 access_token=access_token,
-                expires_at=time.time() + float(expires_in) if expires_in else None,
+                expires_at=_expiry(expires_in),
                 origin=self._origin,
             )
             # durable before use: if this process dies now, the next one still has the live token

@@ -192,7 +192,15 @@ class VariableTokenStore:
 
     def load(self, key: str) -> OAuth2Tokens | None:
         text = self._get(self.prefix + key)
-        return OAuth2Tokens.from_json(text) if text else None
+        if not text:
+            return None
+        try:
+            return OAuth2Tokens.from_json(text)
+        except (ValueError, KeyError, TypeError):
+            raise XConfigError(
+                f"Variable {self.prefix + key!r} does not hold OAuth 2.0 tokens (written with another Fernet key, "
+                "or edited by hand?); delete it to start again from the connection's refresh_token"
+            ) from None
 
     def save(self, key: str, tokens: OAuth2Tokens) -> None:
         self._set(self.prefix + key, tokens.to_json())

@@ -1,0 +1,27 @@
+"""Shared test helpers (imported by tests; fixtures live in conftest.py files)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+_MIGRATED: list[bool] = []
+
+
+def migrated_airflow_db() -> Path:
+    """This test process's SQLite metadata DB (set up by tests/conftest.py), migrated once."""
+    if not _MIGRATED:
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300)
+        _MIGRATED.append(True)
+    return Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+
+
+def featured(sandbox: Any, likers: int) -> str:
+    """Id of the sandbox's featured post with exactly ``likers`` likers."""
+    for post in sandbox.admin.world()["featured_posts"]:
+        if post["likers"] == likers:
+            return str(post["id"])
+    raise LookupError(likers)

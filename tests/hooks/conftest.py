@@ -1,0 +1,77 @@
+"""Fixtures for hook tests: connections to a sandbox, and a recording waiter."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from airflow_provider_xlikes.hooks._api import RateLimitPolicy, RetryPolicy
+from airflow_provider_xlikes.hooks.x import XHook
+
+os.environ.setdefault("XLIKES_TOKEN_STORE_KEY", Fernet.generate_key().decode())
+
+FAST_RETRY = RetryPolicy(attempts=4, initial_wait=0.05, max_wait=0.2)
+
+
+@dataclass
+class RecordingWaiter:
+    """A real waiter (it sleeps) that also remembers every wait it was asked for."""
+
+    waits: list[tuple[float, str, str]] = field(default_factory=list)
+
+    def __call__(self, seconds: float, *, endpoint: str, reason: str) -> None:
+        self.waits.append((seconds, endpoint, reason))
+        time.sleep(seconds)
+
+
+@pytest.fixture
+def logs(caplog, capsys) -> Callable[[], str]:
+    """Everything logged so far at any level, through stdlib logging or Airflow's structlog output."""
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+
+    def _logs() -> str:
+        captured = capsys.readouterr()
+        seen.append(captured.out + captured.err)
+        return caplog.text + "".join(seen)
+
+    return _logs
+
+
+@pytest.fixture
+def waiter() -> RecordingWaiter:
+    return RecordingWaiter()
+
+
+@pytest.fixture
+def connect(monkeypatch, tmp_path, waiter) -> Callable[..., XHook]:
+    """``connect(sandbox, auth_type, conn_id="x_default", extra=None, **extra) -> XHook`` via AIRFLOW_CONN_*."""
+
+    def _connect(
+        sandbox: Any,
+        auth_type: str = "bearer",
+        conn_id: str = "x_default",
+        extra: dict[str, Any] | None = None,
+        **more: Any,
+    ) -> XHook:
+        conn = json.loads(sandbox.conn_json(auth_type))
+        if auth_type == "oauth2_user":
+            conn["extra"].setdefault("token_store", str(tmp_path / "tokens"))
+        conn["extra"].update(extra or {}, **more)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        return XHook(
+            conn_id,
+            waiter=waiter,
+            retry=FAST_RETRY,
+            rate_limit_policy=RateLimitPolicy(backoff_initial=0.2, margin=0.05),
+        )
+
+    return _connect
