@@ -1,0 +1,88 @@
+"""The demo DAG: collect likes into a local folder, then like and unlike two posts.
+
+``bash scripts/demo.sh`` runs it against the offline X API sandbox (see README). Against the real
+API, set the ``x_default`` connection and ``XLIKES_DEMO_OUTPUT`` (any ``ObjectStoragePath`` URI,
+e.g. ``s3://aws_default@my-bucket/x``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, task
+
+from airflow_provider_xlikes.hooks.x import XHook
+from airflow_provider_xlikes.operators.likes import (
+    XLikedTweetsOperator,
+    XLikeOperator,
+    XLikingUsersOperator,
+    XUnlikeOperator,
+    output_asset,
+)
+
+OUTPUT = os.environ.get("XLIKES_DEMO_OUTPUT", "file:///tmp/xlikes-demo-output")
+#: posts to collect the likers of (the first one is the post of X's likes quickstart)
+POSTS = ["1354143047324299264", "1460323737035677698", "1519781379172495360"]
+
+with DAG(
+    dag_id="xlikes_demo",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["xlikes", "demo"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def authenticated_user() -> str:
+        """Who the connection acts for (``GET /2/users/me``)."""
+        return XHook("x_default").authenticated_user_id
+
+    me = authenticated_user()
+
+    # one mapped task per post; every record carries the post it was collected for
+    liking_users = XLikingUsersOperator.partial(
+        task_id="liking_users",
+        user_fields=["created_at", "username", "verified", "public_metrics"],
+        expansions=["pinned_tweet_id"],
+        tweet_fields=["created_at"],
+        join_includes=True,
+        output_path=f"{OUTPUT}/liking_users",
+        compression="gzip",
+        outlets=[output_asset(f"{OUTPUT}/liking_users")],
+    ).expand(tweet_id=POSTS)
+
+    liked_tweets = XLikedTweetsOperator(
+        task_id="liked_tweets",
+        user_id=me,
+        tweet_fields=["created_at", "public_metrics", "author_id"],
+        expansions=["author_id"],
+        user_fields=["username"],
+        join_includes=True,
+        output_path=f"{OUTPUT}/liked_tweets",
+    )
+
+    like = XLikeOperator(task_id="like", tweet_id=POSTS[1:])
+    unlike = XUnlikeOperator(task_id="unlike", tweet_id=POSTS[1:])
+
+    @task
+    def report(likers: list[dict[str, Any]], liked: dict[str, Any], unliked: dict[str, bool]) -> dict[str, Any]:
+        """One line per output, and the totals (also the XCom of this task)."""
+        summary = {
+            "liking_users": {m["tweet_id"]: m["record_count"] for m in likers},
+            "liked_tweets": liked["record_count"],
+            "files": [f for m in [*likers, liked] for f in m["files"]],
+            "unliked": unliked,
+        }
+        for manifest in [*likers, liked]:
+            print(f"{manifest['endpoint']}: {manifest['record_count']} records in {len(manifest['files'])} file(s)")
+        return summary
+
+    [liking_users, liked_tweets] >> like >> unlike
+    report(liking_users.output, liked_tweets.output, unlike.output)
+
+
+if __name__ == "__main__":
+    dag.test()
