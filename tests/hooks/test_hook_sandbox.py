@@ -321,3 +321,36 @@ def test_waits_are_timed_and_logged(x_sandbox_factory, connect, logs) -> None:
     hook.get_liking_users(featured(sandbox, 7))
     assert time.monotonic() - started < 5
     assert "Rate limit: waiting" in logs()
+
+
+def test_a_public_client_refreshes_with_client_id_in_the_body(x_sandbox_factory, connect) -> None:
+    sandbox = x_sandbox_factory(client_secret=None)
+    hook = connect(sandbox, "oauth2_user")
+    assert "client_secret" not in hook.settings.extra
+    sandbox.admin.advance_clock(8000)  # the connection's access token has expired
+    assert hook.get_me()["id"] == sandbox.user_id
+    assert sandbox.admin.total_requests("oauth2_token") == 1
+
+
+def test_a_confidential_client_with_a_wrong_secret_is_refused(x_sandbox, connect) -> None:
+    hook = connect(x_sandbox, "oauth2_user", client_secret="not-the-secret", access_token="expired")
+    with pytest.raises(XAuthError) as info:
+        hook.get_me()
+    assert "not-the-secret" not in str(info.value)
+
+
+def test_the_24_hour_like_window_is_tracked_and_waited_for(x_sandbox, connect, waiter) -> None:
+    from airflow_provider_xlikes.hooks._api import DAILY_SUFFIX, RateLimit
+
+    hook = connect(x_sandbox, "oauth2_user")
+    post = featured(x_sandbox, 7)
+    hook.like(post)
+    endpoint = "POST /2/users/:id/likes"
+    assert hook.client.limits[endpoint].limit == 50
+    daily = hook.client.limits[endpoint + DAILY_SUFFIX]
+    assert (daily.limit, daily.remaining) == (1000, 999)
+    # as if the 1,000 likes of the day were spent, with the day ending in a second
+    hook.client.limits[endpoint + DAILY_SUFFIX] = RateLimit(limit=1000, remaining=0, reset_at=time.time() + 1)
+    assert hook.like(post) is True
+    assert [reason for _, _, reason in waiter.waits] == ["rate-limit window exhausted"]
+    assert 0.5 < waiter.waits[0][0] <= 1.5
