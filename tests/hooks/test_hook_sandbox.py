@@ -354,3 +354,46 @@ def test_the_24_hour_like_window_is_tracked_and_waited_for(x_sandbox, connect, w
     assert hook.like(post) is True
     assert [reason for _, _, reason in waiter.waits] == ["rate-limit window exhausted"]
     assert 0.5 < waiter.waits[0][0] <= 1.5
+
+
+# ------------------------------------------------------------------- waiting that frees the worker
+def test_a_deferring_waiter_stops_at_a_cursor_and_another_hook_resumes_without_loss(x_sandbox_factory, connect) -> None:
+    from airflow_provider_xlikes.exceptions import XRateLimitWait
+    from airflow_provider_xlikes.hooks._api import DeferringWaiter
+
+    sandbox = x_sandbox_factory(window_seconds=2)
+    post = featured(sandbox, 1000)
+    hook = connect(sandbox)
+    hook.client.waiter = DeferringWaiter(max_sleep=0.0)
+    collected: list[str] = []
+    with pytest.raises(XRateLimitWait) as info:
+        for page in hook.iter_liking_users(post, max_results=10):  # 100 pages: the window (75) runs out
+            collected += [u["id"] for u in page.data]
+    assert len(collected) == 750
+    assert info.value.pagination_token is not None
+    assert info.value.resume_at > time.time()
+    time.sleep(max(0.0, info.value.resume_at - time.time()))
+    resumed = connect(sandbox, conn_id="x_resumed")  # a new hook, as a resumed task would build
+    rest = [
+        u["id"]
+        for p in resumed.iter_liking_users(post, max_results=10, pagination_token=info.value.pagination_token)
+        for u in p.data
+    ]
+    assert collected + rest == sandbox.admin.likers(post)
+    assert sandbox.admin.request_counts()["by_status"].get("429", 0) == 0
+
+
+# ------------------------------------------------------------------------ both error body shapes
+def test_legacy_error_bodies_are_parsed(x_sandbox_factory, connect, waiter) -> None:
+    x_sandbox = x_sandbox_factory(window_seconds=1, error_style="legacy")
+    hook = connect(x_sandbox)
+    post = featured(x_sandbox, 7)
+    x_sandbox.admin.set_faults({"kind": "rate_limit", "count": 1})
+    assert len(hook.get_liking_users(post)) == 7
+    assert [reason for _, _, reason in waiter.waits] == ["HTTP 429"]  # legacy code 88 waited out
+    x_sandbox.admin.set_faults({"kind": "status", "count": 0, "status": 503})
+    with pytest.raises(XServerError) as info:
+        hook.get_liking_users(post)
+    assert info.value.status == 503
+    assert info.value.errors[0]["code"]
+    assert info.value.errors[0]["message"] in str(info.value)
