@@ -7,6 +7,7 @@ from a connection.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -468,15 +469,7 @@ class XApiClient:
                 response.payload, number=number, pagination_token=token, rate_limit=response.rate_limit
             )
             if max_records is not None and records + len(page.data) > max_records:
-                page = Page(
-                    data=page.data[: max_records - records],
-                    includes=page.includes,
-                    errors=page.errors,
-                    meta=page.meta,
-                    number=page.number,
-                    pagination_token=page.pagination_token,
-                    rate_limit=page.rate_limit,
-                )
+                page = dataclasses.replace(page, data=page.data[: max_records - records])
             records += len(page.data)
             if on_page is not None:
                 on_page(page)
