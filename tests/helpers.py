@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,9 @@ _MIGRATED: list[bool] = []
 def migrated_airflow_db() -> Path:
     """This test process's SQLite metadata DB (set up by tests/conftest.py), migrated once."""
     if not _MIGRATED:
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300)
+        from airflow.utils.db import initdb
+
+        initdb()
         _MIGRATED.append(True)
     return Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
 

@@ -332,8 +332,11 @@ class XHook(BaseHook):
         """All posts ``user_id`` liked (or the first ``max_records``), as one list."""
         return [record for page in self.iter_liked_tweets(user_id, **kwargs) for record in page.data]
 
-    def _query(self, endpoint: str, max_results: int, names: dict[str, tuple[str, Names]]) -> dict[str, Any]:
-        query: dict[str, Any] = {"max_results": validate_max_results(endpoint, max_results)}
+    def _query(self, endpoint: str, max_results: int | None, names: dict[str, tuple[str, Names]]) -> dict[str, Any]:
+        """Validated query parameters; field names go out under the connection's field naming."""
+        query: dict[str, Any] = {}
+        if max_results is not None:
+            query["max_results"] = validate_max_results(endpoint, max_results)
         for parameter, (argument, value) in names.items():
             checked = validate_names(endpoint, parameter, argument, value)
             if checked:
@@ -346,15 +349,15 @@ class XHook(BaseHook):
         self, *, user_fields: Names = None, tweet_fields: Names = None, expansions: Names = None
     ) -> dict[str, Any]:
         """The authenticated user (``GET /2/users/me``); needs user-context auth."""
-        query: dict[str, Any] = {}
-        for parameter, argument, value in (
-            ("user.fields", "user_fields", user_fields),
-            ("tweet.fields", "tweet_fields", tweet_fields),
-            ("expansions", "expansions", expansions),
-        ):
-            checked = validate_names("me", parameter, argument, value)
-            if checked:
-                query[self._tweet_fields_param if parameter == "tweet.fields" else parameter] = ",".join(checked)
+        query = self._query(
+            "me",
+            None,
+            {
+                "user.fields": ("user_fields", user_fields),
+                "tweet.fields": ("tweet_fields", tweet_fields),
+                "expansions": ("expansions", expansions),
+            },
+        )
         response = self.client.request("GET", "/2/users/me", endpoint="GET /2/users/me", params=query)
         data: dict[str, Any] = response.payload.get("data") or {}
         return data

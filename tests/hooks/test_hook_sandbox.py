@@ -187,8 +187,7 @@ def test_a_refused_field_parameter_name_says_which_name_to_use(x_sandbox, connec
     assert len(hook.get_liking_users(post, tweet_fields="created_at", expansions="pinned_tweet_id")) == 7
 
 
-def test_wrong_credentials_are_an_auth_error(x_sandbox, connect, monkeypatch) -> None:
-    hook = connect(x_sandbox)
+def test_wrong_credentials_are_an_auth_error(x_sandbox, monkeypatch) -> None:
     conn = json.loads(x_sandbox.conn_json("bearer"))
     conn["password"] = "not-the-token"
     monkeypatch.setenv("AIRFLOW_CONN_X_WRONG", json.dumps(conn))
@@ -198,7 +197,6 @@ def test_wrong_credentials_are_an_auth_error(x_sandbox, connect, monkeypatch) ->
         XHook("x_wrong").get_liking_users(featured(x_sandbox, 7))
     assert info.value.status == 401
     assert "not-the-token" not in str(info.value)
-    del hook
 
 
 # -------------------------------------------------------------------------- validation, no request

@@ -18,9 +18,9 @@ import pytest
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """Create the metadata tables once per test process (tests/conftest.py chose a temp SQLite DB)."""
-    from airflow.utils.db import initdb
+    from helpers import migrated_airflow_db
 
-    initdb()
+    migrated_airflow_db()
 
 
 def _free_port() -> int:
