@@ -1,0 +1,232 @@
+"""The X API endpoints this provider uses: the one table that validation, the hook, the operators,
+the sensor, the sandbox and the benchmarks read.
+
+Each :class:`Endpoint` says what X documents about it (path, page-size bounds, field and expansion
+parameters, scopes, rate limits) and what the provider derives from it (the label used in logs and
+errors, the field each collected record carries). Field and expansion names come from the specs
+(:mod:`airflow_provider_xlikes._spec`, generated), per naming: ``"tweet"`` (openapi-v2.159, the
+documented names) or ``"post"`` (openapi-v2.167).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from airflow_provider_xlikes import _spec
+
+Naming = Literal["tweet", "post"]
+NAMINGS: tuple[Naming, ...] = ("tweet", "post")
+#: the OpenAPI document each naming follows
+SPEC_OF_NAMING: dict[str, str] = _spec.SPEC_OF_NAMING
+#: a path id (post or user): ``^[0-9]{1,19}$``
+ID_PATTERN = r"[0-9]{1,19}"
+#: the length of a standard rate-limit window
+WINDOW_SECONDS = 15 * 60
+#: the length of the likes endpoints' second window
+DAY_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class NameList:
+    """A comma-joined list parameter (``user.fields``, ``expansions`` ...) of an endpoint.
+
+    ``argument`` is the Python argument (``user_fields``); ``kind`` the enum it draws from
+    (a key of ``_spec.NAMES[naming]``); ``parameter`` the query parameter per naming.
+    """
+
+    argument: str
+    kind: str
+    parameter: dict[str, str]
+
+    def query_parameter(self, naming: str) -> str:
+        return self.parameter[naming]
+
+    def allowed(self, naming: str | None = None) -> frozenset[str]:
+        """The names of one naming's spec, or (``None``) of both: what validation accepts."""
+        if naming is None:
+            return _spec.NAMES["tweet"][self.kind] | _spec.NAMES["post"][self.kind]
+        return _spec.NAMES[naming][self.kind]
+
+    def counterpart(self, name: str, naming: str) -> str | None:
+        """``name`` (of either naming) as ``naming`` calls it, where the specs have a counterpart."""
+        for tweet_name, post_name in _spec.COUNTERPARTS.get(self.kind, ()):
+            if name in (tweet_name, post_name):
+                return tweet_name if naming == "tweet" else post_name
+        return None
+
+
+def _same(name: str) -> dict[str, str]:
+    return {"tweet": name, "post": name}
+
+
+USER_FIELDS = NameList("user_fields", "user_fields", _same("user.fields"))
+TWEET_FIELDS = NameList("tweet_fields", "tweet_fields", {"tweet": "tweet.fields", "post": "post.fields"})
+MEDIA_FIELDS = NameList("media_fields", "media_fields", _same("media.fields"))
+POLL_FIELDS = NameList("poll_fields", "poll_fields", _same("poll.fields"))
+PLACE_FIELDS = NameList("place_fields", "place_fields", _same("place.fields"))
+USER_EXPANSIONS = NameList("expansions", "user_expansions", _same("expansions"))
+TWEET_EXPANSIONS = NameList("expansions", "tweet_expansions", _same("expansions"))
+
+#: the lists of an endpoint that returns users / posts
+USER_LISTS = (USER_FIELDS, USER_EXPANSIONS, TWEET_FIELDS)
+TWEET_LISTS = (TWEET_FIELDS, TWEET_EXPANSIONS, MEDIA_FIELDS, POLL_FIELDS, USER_FIELDS, PLACE_FIELDS)
+
+
+@dataclass(frozen=True)
+class RateLimitRule:
+    """Requests allowed per ``seconds`` (per user token; app tokens have the same numbers here)."""
+
+    requests: int
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One X API endpoint, as documented.
+
+    :param name: the short name used in request counters, rate-limit keys, faults and manifests.
+    :param method: HTTP method.
+    :param path: path template with ``{id}`` (and ``{tweet_id}``) placeholders.
+    :param id_argument: the Python argument that fills ``{id}`` (``tweet_id``, ``user_id``).
+    :param records: what ``data`` holds: ``"users"`` or ``"tweets"`` (``None`` for writes).
+    :param page_size: (min, max) of ``max_results`` for listings, ``None`` otherwise.
+    :param lists: the field and expansion parameters it takes.
+    :param source_field: the field each collected record gets: the id it was collected for.
+    :param scopes: OAuth 2.0 scopes the spec requires.
+    :param app_only: whether app-only bearer tokens are documented to work (docs and recordings;
+        the current specs allow user context only on the likes endpoints).
+    :param limits: the published rate limits per user.
+    """
+
+    name: str
+    method: str
+    path: str
+    id_argument: str | None = None
+    records: Literal["users", "tweets"] | None = None
+    page_size: tuple[int, int] | None = None
+    lists: tuple[NameList, ...] = ()
+    source_field: str | None = None
+    scopes: tuple[str, ...] = ()
+    app_only: bool = False
+    limits: tuple[RateLimitRule, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How logs, errors and rate-limit state name it: ``GET /2/tweets/:id/liking_users``."""
+        return f"{self.method} {self.path.replace('{id}', ':id').replace('{tweet_id}', ':tweet_id')}"
+
+    @property
+    def paginated(self) -> bool:
+        return self.page_size is not None
+
+    @property
+    def window_limit(self) -> int | None:
+        """Requests per 15-minute window, where published."""
+        for rule in self.limits:
+            if rule.seconds == WINDOW_SECONDS:
+                return rule.requests
+        return None
+
+    def url_path(self, id: str, tweet_id: str | None = None) -> str:
+        """The path with its ids filled in (ids must be validated first)."""
+        path = self.path.replace("{id}", id)
+        return path.replace("{tweet_id}", tweet_id) if tweet_id is not None else path
+
+    def list_for(self, argument: str) -> NameList:
+        for name_list in self.lists:
+            if name_list.argument == argument:
+                return name_list
+        raise KeyError(f"{self.name} takes no {argument}")
+
+    @property
+    def list_arguments(self) -> tuple[str, ...]:
+        return tuple(name_list.argument for name_list in self.lists)
+
+
+_READ = ("tweet.read", "users.read", "like.read")
+_WRITE = ("tweet.read", "users.read", "like.write")
+_WINDOW_75 = (RateLimitRule(75, WINDOW_SECONDS),)
+_WRITES = (RateLimitRule(50, WINDOW_SECONDS), RateLimitRule(1000, DAY_SECONDS))
+
+LIKING_USERS = Endpoint(
+    name="liking_users",
+    method="GET",
+    path="/2/tweets/{id}/liking_users",
+    id_argument="tweet_id",
+    records="users",
+    page_size=(1, 100),
+    lists=USER_LISTS,
+    source_field="liked_tweet_id",
+    scopes=_READ,
+    app_only=True,
+    limits=_WINDOW_75,
+)
+LIKED_TWEETS = Endpoint(
+    name="liked_tweets",
+    method="GET",
+    path="/2/users/{id}/liked_tweets",
+    id_argument="user_id",
+    records="tweets",
+    page_size=(5, 100),
+    lists=TWEET_LISTS,
+    source_field="liking_user_id",
+    scopes=_READ,
+    app_only=True,
+    limits=_WINDOW_75,
+)
+LIKE = Endpoint(
+    name="likes_create",
+    method="POST",
+    path="/2/users/{id}/likes",
+    id_argument="user_id",
+    scopes=_WRITE,
+    limits=_WRITES,
+)
+UNLIKE = Endpoint(
+    name="likes_delete",
+    method="DELETE",
+    path="/2/users/{id}/likes/{tweet_id}",
+    id_argument="user_id",
+    scopes=_WRITE,
+    limits=_WRITES,
+)
+USERS_ME = Endpoint(
+    name="users_me",
+    method="GET",
+    path="/2/users/me",
+    records="users",
+    lists=USER_LISTS,
+    scopes=("tweet.read", "users.read"),
+    limits=_WINDOW_75,
+)
+#: the count lookups (``public_metrics.like_count``), for progress
+POST_LOOKUP = Endpoint(
+    name="post_lookup",
+    method="GET",
+    path="/2/tweets/{id}",
+    id_argument="tweet_id",
+    records="tweets",
+    lists=TWEET_LISTS,
+    scopes=("tweet.read", "users.read"),
+    app_only=True,
+    limits=(RateLimitRule(900, WINDOW_SECONDS),),
+)
+USER_LOOKUP = Endpoint(
+    name="user_lookup",
+    method="GET",
+    path="/2/users/{id}",
+    id_argument="user_id",
+    records="users",
+    lists=USER_LISTS,
+    scopes=("tweet.read", "users.read"),
+    app_only=True,
+    limits=(RateLimitRule(900, WINDOW_SECONDS),),
+)
+
+#: every endpoint by name
+ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e for e in (LIKING_USERS, LIKED_TWEETS, LIKE, UNLIKE, USERS_ME, POST_LOOKUP, USER_LOOKUP)
+}
+#: the two listings by name
+LISTINGS: dict[str, Endpoint] = {e.name: e for e in (LIKING_USERS, LIKED_TWEETS)}
