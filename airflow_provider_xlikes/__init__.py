@@ -1,7 +1,111 @@
-"""Apache Airflow provider for the X API v2 likes endpoints."""
+"""Apache Airflow provider for the X API v2 likes endpoints.
+
+Everything users import is re-exported here (``from airflow_provider_xlikes import XHook, Page``),
+loaded on first use so that importing the package (as Airflow does for provider metadata) stays
+cheap.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "XError",
+            "XPermanentError",
+            "XValidationError",
+            "XConfigError",
+            "XRateLimitWait",
+            "XApiError",
+            "XPermanentApiError",
+            "XBadRequestError",
+            "XAuthError",
+            "XTokenRefreshError",
+            "XForbiddenError",
+            "XNotFoundError",
+            "XRateLimitError",
+            "XServerError",
+            "XMalformedResponseError",
+            "XCursorLoopError",
+            "XComTooLargeError",
+            "XLikeNotAppliedError",
+        ),
+        "airflow_provider_xlikes.exceptions",
+    ),
+    **dict.fromkeys(("Page", "IncludesIndex"), "airflow_provider_xlikes.pages"),
+    **dict.fromkeys(
+        ("RateLimit", "RateLimitPolicy", "Waiter", "sleep_waiter", "DeferringWaiter"),
+        "airflow_provider_xlikes.rate_limits",
+    ),
+    **dict.fromkeys(("Endpoint", "ENDPOINTS", "LIKING_USERS", "LIKED_TWEETS"), "airflow_provider_xlikes.endpoints"),
+    **dict.fromkeys(("XApiClient", "HttpRetryPolicy"), "airflow_provider_xlikes.hooks.client"),
+    **dict.fromkeys(
+        ("TokenStore", "OAuth2Tokens", "VariableTokenStore", "FileTokenStore"),
+        "airflow_provider_xlikes.hooks.token_store",
+    ),
+    "XHook": "airflow_provider_xlikes.hooks.x",
+    **dict.fromkeys(
+        (
+            "XLikingUsersOperator",
+            "XLikedTweetsOperator",
+            "XLikeOperator",
+            "XUnlikeOperator",
+            "BaseXOperator",
+            "output_asset",
+        ),
+        "airflow_provider_xlikes.operators.likes",
+    ),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from airflow_provider_xlikes.endpoints import ENDPOINTS, LIKED_TWEETS, LIKING_USERS, Endpoint
+    from airflow_provider_xlikes.exceptions import (
+        XApiError,
+        XAuthError,
+        XBadRequestError,
+        XComTooLargeError,
+        XConfigError,
+        XCursorLoopError,
+        XError,
+        XForbiddenError,
+        XLikeNotAppliedError,
+        XMalformedResponseError,
+        XNotFoundError,
+        XPermanentApiError,
+        XPermanentError,
+        XRateLimitError,
+        XRateLimitWait,
+        XServerError,
+        XTokenRefreshError,
+        XValidationError,
+    )
+    from airflow_provider_xlikes.hooks.client import HttpRetryPolicy, XApiClient
+    from airflow_provider_xlikes.hooks.token_store import FileTokenStore, OAuth2Tokens, TokenStore, VariableTokenStore
+    from airflow_provider_xlikes.hooks.x import XHook
+    from airflow_provider_xlikes.operators.likes import (
+        BaseXOperator,
+        XLikedTweetsOperator,
+        XLikeOperator,
+        XLikingUsersOperator,
+        XUnlikeOperator,
+        output_asset,
+    )
+    from airflow_provider_xlikes.pages import IncludesIndex, Page
+    from airflow_provider_xlikes.rate_limits import DeferringWaiter, RateLimit, RateLimitPolicy, Waiter, sleep_waiter

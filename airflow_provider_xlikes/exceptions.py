@@ -3,12 +3,19 @@
 One small hierarchy. Errors that come from the API carry the HTTP status and the problem fields
 (``title``, ``detail``, ``type``); nothing in the provider matches on message text. No exception
 message ever contains a credential.
+
+Errors that a retry cannot fix (bad input, configuration, 400, 401 after a refresh, 403, 404,
+``invalid_grant``, a looping cursor, XCom too large) derive from :class:`XPermanentError`, an
+``AirflowFailException``: the task fails at once instead of spending its retries. Task retries are
+kept for what may pass later (5xx after the hook's own attempts, timeouts, rate limits).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from airflow_provider_xlikes.version_compat import AirflowFailException
 
 ALLOWED_PREVIEW = 12
 
@@ -17,7 +24,11 @@ class XError(Exception):
     """Base class of every error raised by this provider."""
 
 
-class XValidationError(XError, ValueError):
+class XPermanentError(XError, AirflowFailException):
+    """An error that retrying cannot fix: Airflow fails the task without retrying."""
+
+
+class XValidationError(XPermanentError, ValueError):
     """A parameter was rejected before any request was sent."""
 
     def __init__(self, parameter: str, value: object, allowed: str | Iterable[str]) -> None:
@@ -34,7 +45,7 @@ class XValidationError(XError, ValueError):
         super().__init__(f"Invalid value {value!r} for parameter '{parameter}'. Allowed: {self.allowed}.")
 
 
-class XConfigError(XError, ValueError):
+class XConfigError(XPermanentError, ValueError):
     """The connection (or hook arguments) are not usable as configured."""
 
 
@@ -90,7 +101,23 @@ class XApiError(XError):
         return text
 
 
-class XBadRequestError(XApiError):
+class XCursorLoopError(XPermanentError):
+    """The API sent a ``next_token`` already seen in this listing: paging would never end."""
+
+
+class XComTooLargeError(XPermanentError):
+    """A listing would put more into XCom than its limit; ``output_path`` is the way out."""
+
+
+class XLikeNotAppliedError(XPermanentError):
+    """A like or unlike answered 200 without leaving the post in the wanted state (e.g. no such post)."""
+
+
+class XPermanentApiError(XApiError, XPermanentError):
+    """An API error that the same request cannot get past later."""
+
+
+class XBadRequestError(XPermanentApiError):
     """400: the API rejected a parameter. ``parameters`` names the rejected query parameters."""
 
     @property
@@ -103,7 +130,7 @@ class XBadRequestError(XApiError):
         return names
 
 
-class XAuthError(XApiError):
+class XAuthError(XPermanentApiError):
     """401: the credentials were not accepted (after one refresh, where the auth type has one)."""
 
 
@@ -114,7 +141,7 @@ class XTokenRefreshError(XAuthError):
 FORBIDDEN_REASONS = ("unsupported-authentication", "client-forbidden", "usage-capped", "forbidden")
 
 
-class XForbiddenError(XApiError):
+class XForbiddenError(XPermanentApiError):
     """403. ``reason`` is one of ``FORBIDDEN_REASONS``; ``working_auth_types`` names what would work."""
 
     def __init__(
@@ -130,7 +157,7 @@ class XForbiddenError(XApiError):
         super().__init__(status, **kwargs)
 
 
-class XNotFoundError(XApiError):
+class XNotFoundError(XPermanentApiError):
     """404: the resource does not exist (or is not visible to these credentials)."""
 
 
@@ -144,3 +171,7 @@ class XRateLimitError(XApiError):
 
 class XServerError(XApiError):
     """5xx, or a response body that is not the JSON the API promises. Retried before it is raised."""
+
+
+class XMalformedResponseError(XServerError):
+    """A 200 whose body is not what the API promises (not JSON, ``data`` not a list of objects ...)."""

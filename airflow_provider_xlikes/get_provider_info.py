@@ -14,7 +14,9 @@ def _text(label: str, description: str, *, secret: bool = False, **schema: Any) 
     return {"label": label, "description": description, "schema": field_schema}
 
 
-#: the connection's extra keys; the hook rejects any other key (one place for both)
+#: the connection's extra keys; the hook rejects any other key (one place for both). Airflow masks
+#: extras whose key contains token, secret, api_key, password ...: secret keys say so (format
+#: password), and the names of the others contain none of those words.
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "auth_type": {
         "label": "Auth type",
@@ -26,7 +28,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
             "default": "bearer",
         },
     },
-    "api_key": _text("API key", "bearer: app consumer key, to mint a bearer token when Password is empty."),
+    "api_key": _text(
+        "API key", "bearer: app consumer key, to mint a bearer token when Password is empty.", secret=True
+    ),
     "api_secret": _text("API key secret", "bearer: app consumer secret, used with API key.", secret=True),
     "client_id": _text("OAuth 2.0 client ID", "oauth2_user: the app's OAuth 2.0 client ID."),
     "client_secret": _text(
@@ -49,10 +53,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "access_token_secret": _text(
         "OAuth 1.0a access token secret", "oauth1_user: the user's access token secret.", secret=True
     ),
-    "token_store": _text(
-        "Token store",
-        "oauth2_user: where rotated tokens are kept: 'variable' (an Airflow Variable, default) or a directory "
-        "path for encrypted files.",
+    "rotation_store": _text(
+        "Rotated-token store",
+        "oauth2_user: where rotated tokens are kept: 'variable' (an Airflow Variable, default) or an absolute "
+        "directory path for encrypted files.",
         default="variable",
     ),
     "field_naming": {

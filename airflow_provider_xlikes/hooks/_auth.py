@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 import requests
@@ -28,7 +28,8 @@ import tenacity
 from requests_oauthlib import OAuth1
 
 from airflow_provider_xlikes.exceptions import XTokenRefreshError
-from airflow_provider_xlikes.hooks._api import XAuth
+from airflow_provider_xlikes.hooks.client import XAuth
+from airflow_provider_xlikes.hooks.token_store import OAuth2Tokens, TokenStore
 
 log = logging.getLogger("airflow_provider_xlikes.auth")
 
@@ -59,9 +60,12 @@ def _quiet_oauth_debug_logs() -> None:
 _quiet_oauth_debug_logs()
 
 
-def fingerprint(secret: str) -> str:
-    """A short, non-reversible name for a secret (for store keys and comparisons, never for logs)."""
-    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+def authorization_key(client_id: str, refresh_token: str) -> str:
+    """The token store key of one authorization: a non-reversible fingerprint of the client id and
+    the refresh token entered in the connection (never the connection id, so that Airflow's
+    connection test, a renamed connection and two connection ids holding the same authorization
+    share one chain of rotated tokens)."""
+    return hashlib.sha256(f"{client_id}\0{refresh_token}".encode()).hexdigest()[:24]
 
 
 class _TokenServerError(Exception):
@@ -194,61 +198,6 @@ class AppBearerAuth(XAuth):
         return True
 
 
-@dataclass
-class OAuth2Tokens:
-    """The OAuth 2.0 user tokens of one connection, as kept in a token store.
-
-    ``origin`` is the fingerprint of the connection's own ``refresh_token`` that this chain of
-    rotations started from: when the user puts a new one into the connection (after authorizing
-    again), stored tokens of the old chain are no longer used.
-    """
-
-    refresh_token: str
-    access_token: str | None
-    expires_at: float | None
-    origin: str
-
-    def access_token_valid(self, now: float) -> bool:
-        return bool(self.access_token) and (self.expires_at is None or self.expires_at > now)
-
-    def to_json(self) -> str:
-        return msgspec.json.encode(
-            {
-                "refresh_token": self.refresh_token,
-                "access_token": self.access_token,
-                "expires_at": self.expires_at,
-                "origin": self.origin,
-            }
-        ).decode()
-
-    @classmethod
-    def from_json(cls, text: str) -> OAuth2Tokens:
-        data = msgspec.json.decode(text)
-        return cls(
-            refresh_token=str(data["refresh_token"]),
-            access_token=data.get("access_token"),
-            expires_at=data.get("expires_at"),
-            origin=str(data["origin"]),
-        )
-
-    def __repr__(self) -> str:
-        return f"<OAuth2Tokens origin={self.origin} expires_at={self.expires_at}>"
-
-
-class TokenStore(Protocol):
-    """Durable storage of rotated OAuth 2.0 tokens, shared by every process using a connection.
-
-    ``lock`` serializes refreshes of one key across processes; ``load`` must read the durable copy
-    (not a cache) because it is called under the lock to see what another process refreshed.
-    """
-
-    def load(self, key: str) -> OAuth2Tokens | None: ...
-
-    def save(self, key: str, tokens: OAuth2Tokens) -> None: ...
-
-    def lock(self, key: str) -> Any: ...
-
-
 class OAuth2UserAuth(XAuth):
     """OAuth 2.0 user context with refresh-token rotation made safe across processes."""
 
@@ -262,16 +211,15 @@ class OAuth2UserAuth(XAuth):
         refresh_token: str | None,
         access_token: str | None,
         store: TokenStore,
-        store_key: str,
         endpoint: TokenEndpoint,
         on_secret: SecretCallback,
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
         self._seed_refresh_token = refresh_token
-        self._origin = fingerprint(refresh_token) if refresh_token else ""
         self._store = store
-        self._store_key = store_key
+        #: where this authorization's rotated tokens are kept (None: no refresh token, nothing to keep)
+        self.store_key = authorization_key(client_id, refresh_token) if refresh_token else None
         self._endpoint = endpoint
         self._on_secret = on_secret
         self._lock = threading.Lock()
@@ -313,10 +261,7 @@ class OAuth2UserAuth(XAuth):
 
     # -- refresh, serialized through the store
     def _load_own(self) -> OAuth2Tokens | None:
-        stored = self._store.load(self._store_key)
-        if stored is None or stored.origin != self._origin:
-            return None
-        return stored
+        return self._store.load(self.store_key) if self.store_key is not None else None
 
     def _adopt_none(self) -> None:
         self._access_token = None
@@ -327,14 +272,14 @@ class OAuth2UserAuth(XAuth):
         self._expires_at = tokens.expires_at
 
     def _refresh(self, failed_access_token: str | None) -> None:
-        if not self._seed_refresh_token:
+        if self._seed_refresh_token is None or self.store_key is None:
             raise XTokenRefreshError(
                 401,
                 endpoint="POST /2/oauth2/token",
                 title="access token expired or refused and no refresh_token is configured",
                 hint="add refresh_token (and client_id) to the connection extra",
             )
-        with self._store.lock(self._store_key):
+        with self._store.lock(self.store_key):
             stored = self._load_own()  # re-read under the lock: another process may have refreshed
             if (
                 stored is not None
@@ -361,10 +306,9 @@ class OAuth2UserAuth(XAuth):
                 refresh_token=new_refresh_token,
                 access_token=access_token,
                 expires_at=_expiry(expires_in),
-                origin=self._origin,
             )
             # durable before use: if this process dies now, the next one still has the live token
-            self._store.save(self._store_key, tokens)
+            self._store.save(self.store_key, tokens)
             self._adopt(tokens)
             log.info("Refreshed the OAuth 2.0 access token (expires in %s s); new refresh token stored", expires_in)
 

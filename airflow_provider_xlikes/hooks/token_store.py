@@ -1,17 +1,18 @@
 """Durable, encrypted stores for rotated OAuth 2.0 tokens (see :class:`TokenStore`).
 
 X rotates refresh tokens: every refresh kills the old one. Airflow 3 tasks cannot update their
-Connection, so the newest tokens live in a store that every task of the connection shares:
+Connection, so the newest tokens live in a store that every task using the authorization shares.
+Stores are keyed by the authorization (a fingerprint of the client id and the refresh token entered
+in the connection), never by the connection id:
 
-- :class:`VariableTokenStore` (the default, ``token_store: "variable"`` in the connection extra):
-  an Airflow Variable per connection, encrypted at rest by Airflow's Fernet key. Refreshes are
+- :class:`VariableTokenStore` (the default, ``rotation_store: "variable"`` in the connection extra):
+  an Airflow Variable per authorization, encrypted at rest by Airflow's Fernet key. Refreshes are
   serialized by a file lock between processes of one machine and by a lease kept in a second
   Variable between machines.
-- :class:`FileTokenStore` (``token_store: "/some/dir"``): a Fernet-encrypted file per connection,
-  serialized by ``flock`` (good for one machine or a shared POSIX file system).
+- :class:`FileTokenStore` (``rotation_store: "/absolute/dir"``): a Fernet-encrypted file per
+  authorization, serialized by ``flock`` (one machine or a shared POSIX file system).
 
-Any object with the :class:`~airflow_provider_xlikes.hooks._auth.TokenStore` methods can be given
-to ``XHook(token_store=...)``.
+Any object with the :class:`TokenStore` methods can be given to ``XHook(token_store=...)``.
 """
 
 from __future__ import annotations
@@ -25,15 +26,69 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import msgspec
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from airflow_provider_xlikes.exceptions import XConfigError
-from airflow_provider_xlikes.hooks._auth import OAuth2Tokens, TokenStore
+from airflow_provider_xlikes.exceptions import XConfigError, XValidationError
 
 __all__ = ["FileTokenStore", "OAuth2Tokens", "TokenStore", "VariableTokenStore", "file_lock"]
+
+
+@dataclass
+class OAuth2Tokens:
+    """The newest OAuth 2.0 user tokens of one authorization, as kept in a token store.
+
+    The store key is a fingerprint of the client id and the refresh token entered in the
+    connection: when the user authorizes again and enters a new refresh token, the key changes and
+    stored tokens of the old chain are no longer used.
+    """
+
+    refresh_token: str
+    access_token: str | None
+    expires_at: float | None
+
+    def access_token_valid(self, now: float) -> bool:
+        return bool(self.access_token) and (self.expires_at is None or self.expires_at > now)
+
+    def to_json(self) -> str:
+        return msgspec.json.encode(
+            {
+                "refresh_token": self.refresh_token,
+                "access_token": self.access_token,
+                "expires_at": self.expires_at,
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> OAuth2Tokens:
+        data = msgspec.json.decode(text)
+        return cls(
+            refresh_token=str(data["refresh_token"]),
+            access_token=data.get("access_token"),
+            expires_at=data.get("expires_at"),
+        )
+
+    def __repr__(self) -> str:
+        return f"<OAuth2Tokens expires_at={self.expires_at}>"
+
+
+class TokenStore(Protocol):
+    """Durable storage of rotated OAuth 2.0 tokens, shared by every process using a connection.
+
+    ``lock`` serializes refreshes of one key across processes; ``load`` must read the durable copy
+    (not a cache) because it is called under the lock to see what another process refreshed.
+    """
+
+    def load(self, key: str) -> OAuth2Tokens | None: ...
+
+    def save(self, key: str, tokens: OAuth2Tokens) -> None: ...
+
+    def lock(self, key: str) -> Any: ...
+
 
 KEY_ENV = "XLIKES_TOKEN_STORE_KEY"
 LOCK_DIR_ENV = "XLIKES_LOCK_DIR"
@@ -72,10 +127,9 @@ def _fernet(key: str | None) -> MultiFernet:
     if not key:
         key = os.environ.get(KEY_ENV)
     if not key:
-        with contextlib.suppress(Exception):
-            from airflow.sdk import conf
+        from airflow_provider_xlikes.version_compat import airflow_conf
 
-            key = conf.get("core", "fernet_key", fallback="") or None
+        key = str(airflow_conf().get("core", "fernet_key", fallback="") or "") or None
     if not key:
         raise XConfigError(
             f"FileTokenStore needs an encryption key: set the {KEY_ENV} environment variable or Airflow's "
@@ -92,7 +146,15 @@ class FileTokenStore:
 
     def __init__(self, directory: str | os.PathLike[str], key: str | None = None) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        allowed = "'variable' or an absolute path of a directory this process can write"
+        if not self.directory.is_absolute():
+            raise XValidationError("rotation_store", str(directory), allowed)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise XValidationError("rotation_store", str(directory), f"{allowed} ({exc.strerror})") from None
+        if not os.access(self.directory, os.W_OK | os.X_OK):
+            raise XValidationError("rotation_store", str(directory), f"{allowed} (not writable)")
         self._fernet = _fernet(key)
 
     def __repr__(self) -> str:
@@ -146,7 +208,8 @@ def _in_task() -> bool:
 
 
 class VariableTokenStore:
-    """Tokens in an Airflow Variable ``{prefix}{key}`` (encrypted at rest with Airflow's Fernet key).
+    """Tokens in an Airflow Variable ``{prefix}{key}`` (encrypted at rest with Airflow's Fernet key;
+    ``key`` is the authorization's fingerprint, and the name holds ``token`` so Airflow masks it).
 
     Inside a task it goes through the Task SDK; elsewhere (API server, CLI, scripts) through the
     metadata database. Refreshes are serialized by a ``flock`` per machine and, across machines,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -10,45 +11,36 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from airflow_provider_xlikes.exceptions import XConfigError, XForbiddenError, XValidationError
+from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, USERS_ME, Endpoint
+from airflow_provider_xlikes.exceptions import XConfigError, XMalformedResponseError, XValidationError
 from airflow_provider_xlikes.get_provider_info import CONN_FIELDS
-from airflow_provider_xlikes.hooks._api import (
-    DEFAULT_BASE_URL,
-    Page,
-    RateLimitPolicy,
-    RetryPolicy,
-    Waiter,
-    XApiClient,
-    XAuth,
-    sleep_waiter,
-)
 from airflow_provider_xlikes.hooks._auth import (
     AppBearerAuth,
     OAuth1UserAuth,
     OAuth2UserAuth,
     StaticBearerAuth,
     TokenEndpoint,
-    TokenStore,
 )
-from airflow_provider_xlikes.hooks.token_store import FileTokenStore, VariableTokenStore
+from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
+from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore
+from airflow_provider_xlikes.pages import Page
+from airflow_provider_xlikes.rate_limits import RateLimitPolicy, Waiter, sleep_waiter
 from airflow_provider_xlikes.validation import (
+    Names,
+    names_for_naming,
+    unlisted_warning,
     validate_field_naming,
     validate_id,
-    validate_max_records,
     validate_max_results,
     validate_names,
 )
 
 AUTH_TYPES = ("bearer", "oauth2_user", "oauth1_user")
-SECRET_EXTRAS = (
-    "api_secret",
-    "client_secret",
-    "refresh_token",
-    "access_token",
-    "consumer_secret",
-    "access_token_secret",
-)
-Names = str | Iterable[str] | None
+SECRET_EXTRAS = tuple(key for key, spec in CONN_FIELDS.items() if spec["schema"].get("format") == "password")
+#: extra keys of earlier releases, and what they are called now
+RENAMED_EXTRAS = {"token_store": "rotation_store"}
+#: a post that exists on X (Jack's first post): the connection test's listing for app-only tokens
+PROBE_POST_ID = "20"
 
 
 @dataclass(frozen=True)
@@ -60,6 +52,11 @@ class XConnectionSettings:
     auth_type: str
     password: str | None
     extra: dict[str, Any]
+    field_naming: str
+    connect_timeout: float
+    read_timeout: float
+    max_retries: int
+    rotation_store: str
 
     def __repr__(self) -> str:
         return (
@@ -85,6 +82,56 @@ def _base_url(host: str | None, schema: str | None, port: int | None) -> str:
     return f"{url}:{port}" if port else url
 
 
+def _number(extra: Mapping[str, Any], key: str, default: float, *, integer: bool = False) -> Any:
+    """A positive number from the extra (a JSON number, or a numeric string from the form)."""
+    value = extra.get(key)
+    if value is None or value == "":
+        return default
+    allowed = "a positive integer" if integer else "a positive number of seconds"
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number <= 0 or (integer and number != int(number)):
+        raise XValidationError(f"extra {key}", value, allowed)
+    return int(number) if integer else number
+
+
+def settings_from_connection(conn: Any, conn_id: str) -> XConnectionSettings:
+    """Check a connection: a JSON object of known extra keys, a known auth type, valid numbers."""
+    extra = conn.extra_dejson
+    if not isinstance(extra, dict):
+        raise XValidationError("extra", type(extra).__name__, "a JSON object of the keys: " + ", ".join(CONN_FIELDS))
+    unknown = sorted(set(extra) - set(CONN_FIELDS))
+    if unknown:
+        renamed = [f"{key!r} is now {RENAMED_EXTRAS[key]!r}" for key in unknown if key in RENAMED_EXTRAS]
+        raise XConfigError(
+            f"connection {conn_id!r} has unknown extra key(s) {', '.join(unknown)}"
+            + (f" ({'; '.join(renamed)})" if renamed else "")
+            + f"; allowed: {', '.join(sorted(CONN_FIELDS))}"
+        )
+    auth_type = extra.get("auth_type") or "bearer"
+    if auth_type not in AUTH_TYPES:
+        raise XValidationError("auth_type", auth_type, AUTH_TYPES)
+    store = extra.get("rotation_store") or "variable"
+    if not isinstance(store, str) or (store != "variable" and not store.startswith("/")):
+        raise XValidationError(
+            "rotation_store", store, "'variable' or an absolute path of a directory this process can write"
+        )
+    return XConnectionSettings(
+        conn_id=conn_id,
+        base_url=_base_url(conn.host, conn.schema, conn.port),
+        auth_type=auth_type,
+        password=conn.password or None,
+        extra=extra,
+        field_naming=validate_field_naming(extra.get("field_naming") or "tweet"),
+        connect_timeout=_number(extra, "connect_timeout", 5.0),
+        read_timeout=_number(extra, "read_timeout", 30.0),
+        max_retries=_number(extra, "max_retries", 5, integer=True),
+        rotation_store=store,
+    )
+
+
 class XHook(BaseHook):
     """Talks to the X API v2 likes endpoints through the connection ``x_conn_id``.
 
@@ -95,9 +142,9 @@ class XHook(BaseHook):
     :mod:`airflow_provider_xlikes.exceptions`. Every argument is validated before any request.
 
     :param x_conn_id: the connection (type ``x``).
-    :param waiter: how rate-limit waits are spent (see ``hooks._api.DeferringWaiter``).
+    :param waiter: how rate-limit waits are spent (see :class:`~airflow_provider_xlikes.DeferringWaiter`).
     :param token_store: where rotated OAuth 2.0 tokens are kept (default: the connection's
-        ``token_store`` extra, an Airflow Variable unless set to a directory).
+        ``rotation_store`` extra, an Airflow Variable unless set to a directory).
     :param retry: attempts and backoff on transient failures (default from the connection).
     :param rate_limit_policy: consecutive 429s and backoff bounds.
     """
@@ -113,7 +160,7 @@ class XHook(BaseHook):
         *,
         waiter: Waiter | None = None,
         token_store: TokenStore | None = None,
-        retry: RetryPolicy | None = None,
+        retry: HttpRetryPolicy | None = None,
         rate_limit_policy: RateLimitPolicy | None = None,
     ) -> None:
         super().__init__()
@@ -122,6 +169,7 @@ class XHook(BaseHook):
         self._token_store = token_store
         self._retry = retry
         self._rate_limit_policy = rate_limit_policy or RateLimitPolicy()
+        self._warned_unlisted: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
         return f"<XHook x_conn_id={self.x_conn_id!r}>"
@@ -129,47 +177,28 @@ class XHook(BaseHook):
     # ------------------------------------------------------------------ connection
     @cached_property
     def settings(self) -> XConnectionSettings:
-        """The connection, checked: known extra keys only, a known auth type, secrets masked."""
+        """The connection, checked (see :func:`settings_from_connection`), its secrets masked."""
         from airflow.sdk.log import mask_secret
 
         conn = self.get_connection(self.x_conn_id)
-        extra = dict(conn.extra_dejson)
-        unknown = sorted(set(extra) - set(CONN_FIELDS))
-        if unknown:
-            raise XConfigError(
-                f"connection {self.x_conn_id!r} has unknown extra key(s) {', '.join(unknown)}; "
-                f"allowed: {', '.join(sorted(CONN_FIELDS))}"
-            )
+        settings = settings_from_connection(conn, self.x_conn_id)
         for key in SECRET_EXTRAS:
-            if extra.get(key):
-                mask_secret(str(extra[key]))
-        if conn.password:
-            mask_secret(conn.password)
-        auth_type = extra.get("auth_type") or "bearer"
-        if auth_type not in AUTH_TYPES:
-            raise XValidationError("auth_type", auth_type, AUTH_TYPES)
-        if extra.get("field_naming") is not None:
-            validate_field_naming(extra["field_naming"])
-        return XConnectionSettings(
-            conn_id=self.x_conn_id,
-            base_url=_base_url(conn.host, conn.schema, conn.port),
-            auth_type=auth_type,
-            password=conn.password or None,
-            extra=extra,
-        )
+            if settings.extra.get(key):
+                mask_secret(str(settings.extra[key]))
+        if settings.password:
+            mask_secret(settings.password)
+        return settings
 
     @cached_property
     def client(self) -> XApiClient:
         """The HTTP core (session, auth, retries, rate limits, paging), built once per hook."""
         settings = self.settings
-        extra = settings.extra
-        retry = self._retry or RetryPolicy(attempts=int(extra.get("max_retries") or 5))
         client = XApiClient(
             base_url=settings.base_url,
-            auth=StaticBearerAuth(""),  # replaced below, once the session exists
-            connect_timeout=float(extra.get("connect_timeout") or 5.0),
-            read_timeout=float(extra.get("read_timeout") or 30.0),
-            retry=retry,
+            auth=XAuth(),  # replaced below, once the session exists
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            retry=self._retry or HttpRetryPolicy(attempts=settings.max_retries),
             rate_limits=self._rate_limit_policy,
             waiter=self._waiter,
         )
@@ -205,7 +234,6 @@ class XHook(BaseHook):
                 refresh_token=refresh_token or None,
                 access_token=access_token or None,
                 store=self.token_store,
-                store_key=self.x_conn_id,
                 endpoint=endpoint,
                 on_secret=mask_secret,
             )
@@ -216,22 +244,83 @@ class XHook(BaseHook):
 
     @cached_property
     def token_store(self) -> TokenStore:
+        """Where rotated OAuth 2.0 tokens are kept (keyed by the authorization, not the connection id)."""
         if self._token_store is not None:
             return self._token_store
-        where = str(self.settings.extra.get("token_store") or "variable")
-        if where == "variable":
-            return VariableTokenStore()
-        return FileTokenStore(where)
+        where = self.settings.rotation_store
+        return VariableTokenStore() if where == "variable" else FileTokenStore(where)
 
     def get_conn(self) -> requests.Session:
         """The hook's one ``requests.Session`` (auth is added per request, never stored in headers)."""
         return self.client.session
 
-    @property
-    def _tweet_fields_param(self) -> str:
-        return "post.fields" if self.settings.extra.get("field_naming") == "post" else "tweet.fields"
+    # ------------------------------------------------------------------ queries
+    def build_query(self, endpoint: Endpoint, *, max_results: int | None = None, **lists: Names) -> dict[str, Any]:
+        """Validated query parameters of ``endpoint``, field names in the connection's naming.
+
+        ``lists`` are the field and expansion arguments (``user_fields=...``). Each naming sends its
+        own names (``pinned_post_id`` under ``post``); a name that naming's spec lacks and has no
+        counterpart for is sent as given, with one warning per hook.
+        """
+        naming = self.settings.field_naming
+        query: dict[str, Any] = {}
+        if max_results is not None:
+            query["max_results"] = validate_max_results(endpoint, max_results)
+        for argument, value in lists.items():
+            names = validate_names(endpoint, argument, value)
+            if not names:
+                continue
+            name_list = endpoint.list_for(argument)
+            to_send = names_for_naming(name_list, names, naming)
+            new = [name for name in to_send.unlisted if (name_list.kind, name) not in self._warned_unlisted]
+            if new:
+                self._warned_unlisted.update((name_list.kind, name) for name in new)
+                self.log.warning(unlisted_warning(name_list, naming, new))
+            query[name_list.query_parameter(naming)] = ",".join(to_send.names)
+        return query
 
     # ------------------------------------------------------------------ listings
+    def iter_listing(
+        self,
+        endpoint: Endpoint,
+        source_id: str | int,
+        *,
+        max_results: int = 100,
+        max_records: int | None = None,
+        max_pages: int | None = None,
+        pagination_token: str | None = None,
+        **lists: Names,
+    ) -> Iterator[Page]:
+        """Pages of a listing endpoint (``LIKING_USERS`` or ``LIKED_TWEETS``) for ``source_id``.
+
+        Arguments are validated now, before the first request; pages are fetched lazily.
+        """
+        assert endpoint.id_argument is not None
+        source = validate_id(endpoint.id_argument, source_id)
+        query = self.build_query(endpoint, max_results=max_results, **lists)
+        on_page = self._warn_if_private(source) if endpoint is LIKED_TWEETS else None
+        return self.client.paginate(
+            endpoint,
+            endpoint.url_path(source),
+            params=query,
+            max_records=max_records,
+            max_pages=max_pages,
+            pagination_token=pagination_token,
+            on_page=on_page,
+        )
+
+    def _warn_if_private(self, user_id: str) -> Callable[[Page], None]:
+        def warn(page: Page) -> None:
+            if page.number == 1 and page.pagination_token is None and not page.data and not page.next_token:
+                self.log.warning(
+                    "User %s's liked posts came back empty. Likes are private on X since 2024: only the "
+                    "authenticated user's own likes are returned (auth_type %r).",
+                    user_id,
+                    self.settings.auth_type,
+                )
+
+        return warn
+
     def iter_liking_users(
         self,
         tweet_id: str | int,
@@ -244,29 +333,17 @@ class XHook(BaseHook):
         tweet_fields: Names = None,
         expansions: Names = None,
     ) -> Iterator[Page]:
-        """Pages of the users who liked ``tweet_id`` (``GET /2/tweets/:id/liking_users``).
-
-        Arguments are validated now, before the first request; pages are fetched lazily.
-        """
-        tweet_id = validate_id("tweet_id", tweet_id)
-        query = self._query(
-            "liking_users",
-            max_results,
-            {
-                "user.fields": ("user_fields", user_fields),
-                "tweet.fields": ("tweet_fields", tweet_fields),
-                "expansions": ("expansions", expansions),
-            },
-        )
-        validate_max_records(max_records)
-        return self.client.paginate(
-            f"/2/tweets/{tweet_id}/liking_users",
-            endpoint="GET /2/tweets/:id/liking_users",
-            params=query,
+        """Pages of the users who liked ``tweet_id`` (``GET /2/tweets/:id/liking_users``)."""
+        return self.iter_listing(
+            LIKING_USERS,
+            tweet_id,
+            max_results=max_results,
             max_records=max_records,
             max_pages=max_pages,
             pagination_token=pagination_token,
-            min_page_size=1,
+            user_fields=user_fields,
+            tweet_fields=tweet_fields,
+            expansions=expansions,
         )
 
     def iter_liked_tweets(
@@ -289,39 +366,19 @@ class XHook(BaseHook):
         Since 2024 likes are private on X: another user's liked posts may come back empty; a
         warning says so instead of returning a silent empty result.
         """
-        user_id = validate_id("user_id", user_id)
-        query = self._query(
-            "liked_tweets",
-            max_results,
-            {
-                "tweet.fields": ("tweet_fields", tweet_fields),
-                "user.fields": ("user_fields", user_fields),
-                "media.fields": ("media_fields", media_fields),
-                "poll.fields": ("poll_fields", poll_fields),
-                "place.fields": ("place_fields", place_fields),
-                "expansions": ("expansions", expansions),
-            },
-        )
-        validate_max_records(max_records)
-
-        def warn_if_private(page: Page) -> None:
-            if page.number == 1 and page.pagination_token is None and not page.data and not page.next_token:
-                self.log.warning(
-                    "User %s's liked posts came back empty. Likes are private on X since 2024: only the "
-                    "authenticated user's own likes are returned (auth_type %r).",
-                    user_id,
-                    self.settings.auth_type,
-                )
-
-        return self.client.paginate(
-            f"/2/users/{user_id}/liked_tweets",
-            endpoint="GET /2/users/:id/liked_tweets",
-            params=query,
+        return self.iter_listing(
+            LIKED_TWEETS,
+            user_id,
+            max_results=max_results,
             max_records=max_records,
             max_pages=max_pages,
             pagination_token=pagination_token,
-            min_page_size=5,
-            on_page=warn_if_private,
+            tweet_fields=tweet_fields,
+            user_fields=user_fields,
+            media_fields=media_fields,
+            poll_fields=poll_fields,
+            place_fields=place_fields,
+            expansions=expansions,
         )
 
     def get_liking_users(self, tweet_id: str | int, **kwargs: Any) -> list[dict[str, Any]]:
@@ -332,40 +389,18 @@ class XHook(BaseHook):
         """All posts ``user_id`` liked (or the first ``max_records``), as one list."""
         return [record for page in self.iter_liked_tweets(user_id, **kwargs) for record in page.data]
 
-    def _query(self, endpoint: str, max_results: int | None, names: dict[str, tuple[str, Names]]) -> dict[str, Any]:
-        """Validated query parameters; field names go out under the connection's field naming."""
-        query: dict[str, Any] = {}
-        if max_results is not None:
-            query["max_results"] = validate_max_results(endpoint, max_results)
-        for parameter, (argument, value) in names.items():
-            checked = validate_names(endpoint, parameter, argument, value)
-            if checked:
-                name = self._tweet_fields_param if parameter == "tweet.fields" else parameter
-                query[name] = ",".join(checked)
-        return query
-
     # ------------------------------------------------------------------ the authenticated user
     def get_me(
         self, *, user_fields: Names = None, tweet_fields: Names = None, expansions: Names = None
     ) -> dict[str, Any]:
         """The authenticated user (``GET /2/users/me``); needs user-context auth."""
-        query = self._query(
-            "me",
-            None,
-            {
-                "user.fields": ("user_fields", user_fields),
-                "tweet.fields": ("tweet_fields", tweet_fields),
-                "expansions": ("expansions", expansions),
-            },
-        )
-        response = self.client.request("GET", "/2/users/me", endpoint="GET /2/users/me", params=query)
-        data: dict[str, Any] = response.payload.get("data") or {}
-        return data
+        query = self.build_query(USERS_ME, user_fields=user_fields, tweet_fields=tweet_fields, expansions=expansions)
+        return self.client.call(USERS_ME, USERS_ME.path, _data_object, params=query)
 
     @cached_property
     def authenticated_user_id(self) -> str:
         """Id of the user the credentials act for (one ``/2/users/me`` call, cached per hook)."""
-        return str(self.get_me()["id"])
+        return validate_id("id of /2/users/me", self.get_me()["id"])
 
     # ------------------------------------------------------------------ like / unlike
     def like(self, tweet_id: str | int, *, user_id: str | int | None = None) -> bool:
@@ -375,34 +410,44 @@ class XHook(BaseHook):
         """
         tweet_id = validate_id("tweet_id", tweet_id)
         user = validate_id("user_id", user_id) if user_id is not None else self.authenticated_user_id
-        response = self.client.request(
-            "POST",
-            f"/2/users/{user}/likes",
-            endpoint="POST /2/users/:id/likes",
-            json_body={"tweet_id": tweet_id},
-        )
-        return bool((response.payload.get("data") or {}).get("liked"))
+        return self.client.call(LIKE, LIKE.url_path(user), _liked, json_body={"tweet_id": tweet_id})
 
     def unlike(self, tweet_id: str | int, *, user_id: str | int | None = None) -> bool:
         """Remove the like of ``tweet_id``. Returns ``liked`` (False); unliking a not-liked post succeeds."""
         tweet_id = validate_id("tweet_id", tweet_id)
         user = validate_id("user_id", user_id) if user_id is not None else self.authenticated_user_id
-        response = self.client.request(
-            "DELETE", f"/2/users/{user}/likes/{tweet_id}", endpoint="DELETE /2/users/:id/likes/:tweet_id"
-        )
-        return bool((response.payload.get("data") or {}).get("liked"))
+        return self.client.call(UNLIKE, UNLIKE.url_path(user, tweet_id), _liked)
 
     # ------------------------------------------------------------------ UI
     def test_connection(self) -> tuple[bool, str]:
-        """Check the credentials with the cheapest authenticated call (``/2/users/me``)."""
+        """Check the credentials with the cheapest authenticated call.
+
+        ``/2/users/me`` for user context (an access token that works is used as is: no refresh is
+        spent; where one is needed, the rotated tokens go to the authorization's store, which the
+        real connection shares); one single-item listing for app-only tokens.
+        """
         try:
             if self.settings.auth_type == "bearer":
-                # app-only tokens cannot call /2/users/me: one single-item listing instead
-                next(self.iter_liking_users("20", max_results=1, max_pages=1))
+                next(self.iter_liking_users(PROBE_POST_ID, max_results=1, max_pages=1))
                 return True, "App-only bearer token accepted"
             me = self.get_me()
-        except XForbiddenError as exc:
-            return False, str(exc)
         except Exception as exc:
             return False, f"{type(exc).__name__}: {exc}"
         return True, f"Authenticated as @{me.get('username')} (user id {me.get('id')})"
+
+
+def _data_object(response: ApiResponse) -> dict[str, Any]:
+    data = response.payload.get("data")
+    if not isinstance(data, dict):
+        raise XMalformedResponseError(response.status, title="Malformed response", detail="data is not an object")
+    return data
+
+
+def _liked(response: ApiResponse) -> bool:
+    """``data.liked`` of a like or unlike; a 200 with only ``errors`` (no such post) gives False."""
+    data = response.payload.get("data")
+    if data is None and response.payload.get("errors"):
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("liked"), bool):
+        raise XMalformedResponseError(response.status, title="Malformed response", detail="no boolean data.liked")
+    return bool(data["liked"])

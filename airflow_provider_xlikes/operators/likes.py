@@ -1,36 +1,38 @@
 """Operators for the X API v2 likes endpoints: collect liking users and liked posts, like and unlike.
 
 The operators are thin: every request, page, rate-limit wait and API error is the hook's business
-(:class:`~airflow_provider_xlikes.hooks.x.XHook`); output writing is
-:class:`~airflow_provider_xlikes.io.JsonLinesWriter`'s. Ids, field lists and the output path are
-template fields; static arguments are validated in ``__init__``, rendered ones again in ``execute``,
-before any request.
+(:class:`~airflow_provider_xlikes.hooks.x.XHook`); what an endpoint takes comes from the endpoint
+table (:mod:`airflow_provider_xlikes.endpoints`); output writing is the output module's. Ids, field
+lists, the output path and ``x_conn_id`` are template fields; static arguments are validated in
+``__init__``, rendered ones again in ``execute``, before any request.
 
 Output of the listing operators:
 
 * without ``output_path``: the records (``data`` items, unchanged; with ``join_includes=True`` an
-  ``includes`` key is added) are the task's XCom, a JSON list. XCom lives in the metadata database,
-  so a run stops with :class:`XComTooLargeError` (pointing at ``output_path``) as soon as it exceeds
-  ``xcom_max_records`` (default :data:`XCOM_MAX_RECORDS` = 1,000) records or :data:`XCOM_MAX_BYTES`
-  (1 MiB of JSON); ``max_records`` above the limit is refused before any request.
-* with ``output_path``: records stream page by page to JSON Lines part files (every
-  ``part_records``, default :data:`~airflow_provider_xlikes.io.DEFAULT_PART_RECORDS` = 5,000), each
-  carrying the id it was collected for (``liked_tweet_id`` / ``liking_user_id``); the run is committed
-  with a ``_manifest.json``, which is also the XCom. See :mod:`airflow_provider_xlikes.io`.
+  ``includes`` key is added) are the task's XCom, a JSON list. The ``includes`` objects the API
+  returned go to the XCom key ``includes`` (``{"users": [...], "tweets": [...]}``, each object
+  once), partial errors to the key ``errors``. XCom lives in the metadata database, so a run stops
+  with :class:`~airflow_provider_xlikes.exceptions.XComTooLargeError` (pointing at ``output_path``)
+  as soon as the JSON exceeds ``xcom_max_bytes`` (default 1 MiB; ``None``: no limit, the default
+  where the XCom backend keeps values in object storage).
+* with ``output_path``: records stream page by page to part files, each carrying the id it was
+  collected for (``liked_tweet_id`` / ``liking_user_id``); includes and partial errors go beside
+  them; the run is committed with a ``_manifest.json``, which is also the XCom.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import msgspec
+import pendulum
 from airflow.sdk import Asset, BaseOperator, ObjectStoragePath
 
-from airflow_provider_xlikes.exceptions import XError, XValidationError
+from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, Endpoint
+from airflow_provider_xlikes.exceptions import XComTooLargeError, XLikeNotAppliedError, XValidationError
 from airflow_provider_xlikes.hooks.x import XHook
 from airflow_provider_xlikes.io import (
     COMPRESSIONS,
@@ -42,52 +44,44 @@ from airflow_provider_xlikes.io import (
     asset_uri,
     utcnow_iso,
 )
+from airflow_provider_xlikes.pages import IncludesIndex, Page, join_includes
 from airflow_provider_xlikes.validation import (
     validate_id,
     validate_max_records,
     validate_max_results,
     validate_names,
+    validate_positive,
 )
+from airflow_provider_xlikes.version_compat import airflow_conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_xlikes.hooks._api import Page
-
-#: records a listing may put into XCom (``xcom_max_records`` default); above it, use ``output_path``
-XCOM_MAX_RECORDS = 1_000
-#: the highest ``xcom_max_records`` accepted
-XCOM_MAX_RECORDS_CEILING = 10_000
-#: bytes of JSON a listing may put into XCom, whatever ``xcom_max_records`` says
+#: bytes of JSON a listing may put into XCom by default (``xcom_max_bytes``); above it, use ``output_path``
 XCOM_MAX_BYTES = 1024 * 1024
 #: likes (or unlikes) per user per 24 hours (X's limit); one task never sends more
-LIKES_PER_24_HOURS = 1_000
+LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds == 24 * 3600)
+#: XCom backends that keep values in object storage: no size limit by default
+OBJECT_STORAGE_XCOM_BACKENDS = ("XComObjectStorageBackend",)
 
 _encoder = msgspec.json.Encoder()
-
-
-class XComTooLargeError(XError):
-    """A listing would put more into XCom than the documented limit; ``output_path`` is the way out."""
-
-
-class XLikeNotAppliedError(XError):
-    """A like or unlike answered 200 without leaving the post in the wanted state (e.g. no such post)."""
+Names = str | Sequence[str] | None
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_concrete(value: Any) -> bool:
+def is_concrete(value: Any) -> bool:
     """True when ``value`` is final at DAG parse time (no Jinja, no XComArg or mapped argument)."""
     if value is None or isinstance(value, (bool, int, float, ObjectStoragePath, os.PathLike)):
         return True
     if isinstance(value, str):
         return "{{" not in value and "{%" not in value
     if isinstance(value, (list, tuple)):
-        return all(_is_concrete(item) for item in value)
+        return all(is_concrete(item) for item in value)
     return False
 
 
 def _check_output_path(value: Any) -> None:
-    """Type and emptiness only: no file system or connection is touched (safe at DAG parse time)."""
+    """Type, emptiness and scheme syntax only: no file system or connection is touched (parse time)."""
     if value is None:
         return
     if not isinstance(value, (str, os.PathLike, ObjectStoragePath)) or not str(value).strip():
@@ -96,14 +90,16 @@ def _check_output_path(value: Any) -> None:
         )
 
 
-def _output_location(value: Any, conn_id: str | None) -> ObjectStoragePath | None:
-    if value is None:
-        return None
+def _output_location(value: Any, conn_id: str | None) -> ObjectStoragePath:
     _check_output_path(value)
     try:
-        return as_storage_path(value, conn_id)
-    except (ValueError, TypeError) as exc:
-        raise XValidationError("output_path", value, f"a URI of an fsspec file system ({exc})") from None
+        location = as_storage_path(value, conn_id)
+        location.fs  # noqa: B018 - resolves the file system: an unknown scheme fails here, before any request
+    except Exception as exc:  # fsspec raises ValueError, ImportError, KeyError ... for unusable URIs
+        raise XValidationError(
+            "output_path", value, f"a URI of an installed fsspec file system ({type(exc).__name__}: {exc})"
+        ) from None
+    return location
 
 
 def output_asset(output_path: ObjectStoragePath | str) -> Asset:
@@ -116,99 +112,84 @@ def output_asset(output_path: ObjectStoragePath | str) -> Asset:
     return Asset(uri=asset_uri(output_path))
 
 
-def _index(items: Iterable[Mapping[str, Any]], key: str = "id") -> dict[str, dict[str, Any]]:
-    return {str(item[key]): dict(item) for item in items if item.get(key) is not None}
+def _xcom_backend_keeps_values_in_object_storage() -> bool:
+    backend = str(airflow_conf().get("core", "xcom_backend", fallback="") or "")
+    return backend.rsplit(".", 1)[-1] in OBJECT_STORAGE_XCOM_BACKENDS
 
 
-def _ids(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value if v is not None]
-    return [str(value)]
+class IncludesCollector:
+    """The ``includes`` of every page of a listing, each object once (by ``id`` or ``media_key``)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def add(self, includes: Mapping[str, Iterable[Mapping[str, Any]]]) -> int:
+        """Add a page's includes; returns the bytes of JSON the new objects take."""
+        size = 0
+        for kind, items in includes.items():
+            known = self.objects.setdefault(kind, {})
+            for item in items:
+                key = str(item.get("id", item.get("media_key", len(known))))
+                if key not in known:
+                    known[key] = dict(item)
+                    size += len(_encoder.encode(item)) + 1
+        return size
+
+    def as_dict(self) -> dict[str, list[dict[str, Any]]]:
+        return {kind: list(items.values()) for kind, items in self.objects.items()}
 
 
-def join_user_includes(user: Mapping[str, Any], page: Page) -> dict[str, Any]:
-    """The included objects a user record refers to: ``pinned_tweet``, ``most_recent_tweet`` (or the
-    ``post`` names when the API uses them) and ``affiliation_users``."""
-    tweets = _index(page.included_tweets)
-    users = _index(page.included_users)
-    joined: dict[str, Any] = {}
-    for key in ("pinned_tweet_id", "pinned_post_id", "most_recent_tweet_id", "most_recent_post_id"):
-        ref = user.get(key)
-        if ref is not None and str(ref) in tweets:
-            joined[key.removesuffix("_id")] = tweets[str(ref)]
-    affiliation = user.get("affiliation")
-    if isinstance(affiliation, Mapping):
-        found = [users[i] for i in _ids(affiliation.get("user_id")) if i in users]
-        if found:
-            joined["affiliation_users"] = found
-    return joined
+# --------------------------------------------------------------------------- base classes
+class BaseXOperator(BaseOperator):
+    """What every X operator shares: a templated ``x_conn_id`` and the hook built from it.
+
+    :param x_conn_id: the ``x`` connection (templated).
+    """
+
+    template_fields: Sequence[str] = ("x_conn_id",)
+
+    def __init__(self, *, x_conn_id: str = XHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.x_conn_id = x_conn_id
+
+    @cached_property
+    def hook(self) -> XHook:
+        """The hook, built once per task instance."""
+        return XHook(x_conn_id=self.x_conn_id)
 
 
-def join_tweet_includes(tweet: Mapping[str, Any], page: Page) -> dict[str, Any]:
-    """The included objects a post record refers to: ``author``, ``in_reply_to_user``, ``mentions``,
-    ``referenced_tweets`` (``referenced_posts``), ``media``, ``polls`` and ``place``."""
-    users = _index(page.included_users)
-    tweets = _index(page.included_tweets)
-    joined: dict[str, Any] = {}
-    for key in ("author_id", "in_reply_to_user_id"):
-        ref = tweet.get(key)
-        if ref is not None and str(ref) in users:
-            joined[key.removesuffix("_id")] = users[str(ref)]
-    entities = tweet.get("entities")
-    if isinstance(entities, Mapping):
-        by_name = {str(u.get("username", "")).lower(): u for u in users.values()}
-        mentions = [
-            by_name[str(m.get("username", "")).lower()]
-            for m in entities.get("mentions") or []
-            if isinstance(m, Mapping) and str(m.get("username", "")).lower() in by_name
-        ]
-        if mentions:
-            joined["mentions"] = mentions
-    for key in ("referenced_tweets", "referenced_posts"):
-        refs = [r for r in tweet.get(key) or [] if isinstance(r, Mapping) and str(r.get("id")) in tweets]
-        if refs:
-            joined[key] = [tweets[str(r["id"])] for r in refs]
-    attachments = tweet.get("attachments")
-    if isinstance(attachments, Mapping):
-        for key, name, include, id_key in (
-            ("media_keys", "media", "media", "media_key"),
-            ("poll_ids", "polls", "polls", "id"),
-        ):
-            index = _index(page.includes.get(include) or [], id_key)
-            found = [index[i] for i in _ids(attachments.get(key)) if i in index]
-            if found:
-                joined[name] = found
-    geo = tweet.get("geo")
-    if isinstance(geo, Mapping) and geo.get("place_id") is not None:
-        places = _index(page.includes.get("places") or [])
-        if str(geo["place_id"]) in places:
-            joined["place"] = places[str(geo["place_id"])]
-    return joined
+class BaseXListingOperator(BaseXOperator):
+    """What the listing operators share; a subclass names its ``endpoint`` and holds its arguments.
 
+    The id argument and the field and expansion lists are those of the endpoint table
+    (``endpoint.id_argument``, ``endpoint.lists``), all templated.
 
-# --------------------------------------------------------------------------- listings
-class _XLikesListingOperator(BaseOperator):
-    """Shared logic of the two listing operators (not for direct use)."""
+    :param max_results: page size, within the endpoint's bounds (default 100).
+    :param max_records: stop after this many records (never costs an extra request).
+    :param join_includes: add an ``includes`` key to each record with the included objects it refers to.
+    :param output_path: ``ObjectStoragePath`` or URI (templated), e.g. ``s3://aws_default@bucket/likes``;
+        ``None`` returns the records as XCom.
+    :param output_conn_id: storage connection when the URI names none.
+    :param compression: ``None`` or ``"gzip"``.
+    :param part_records: records per part file (default 5,000).
+    :param xcom_max_bytes: without ``output_path``, the most JSON the task may put into XCom:
+        ``"auto"`` (default: 1 MiB, or no limit where the XCom backend keeps values in object
+        storage, common-io's ``XComObjectStorageBackend``), a number of bytes, or ``None`` (no limit).
+    """
 
-    #: ``liking_users`` or ``liked_tweets`` (also the key of the validation tables)
-    endpoint: ClassVar[str]
-    #: the request as the hook names it in logs and errors
-    request_name: ClassVar[str]
-    #: the id argument (``tweet_id`` / ``user_id``)
-    id_parameter: ClassVar[str]
-    #: the field added to every written record: the id it was collected for
-    source_field: ClassVar[str]
-    #: Python argument -> query parameter of the field lists
-    field_parameters: ClassVar[dict[str, str]]
-
+    endpoint: ClassVar[Endpoint]
     ui_color = "#e8f5fd"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        endpoint = cls.__dict__.get("endpoint")
+        if endpoint is not None:
+            assert endpoint.id_argument is not None
+            cls.template_fields = ("x_conn_id", endpoint.id_argument, *endpoint.list_arguments, "output_path")
 
     def __init__(
         self,
         *,
-        x_conn_id: str = XHook.default_conn_name,
         max_results: int = 100,
         max_records: int | None = None,
         join_includes: bool = False,
@@ -216,12 +197,17 @@ class _XLikesListingOperator(BaseOperator):
         output_conn_id: str | None = None,
         compression: Compression = None,
         part_records: int = DEFAULT_PART_RECORDS,
-        xcom_max_records: int = XCOM_MAX_RECORDS,
+        xcom_max_bytes: int | Literal["auto"] | None = "auto",
         **kwargs: Any,
     ) -> None:
         given = kwargs.pop("outlets", None)
         outlets = list(given) if isinstance(given, (list, tuple)) else [given] if given is not None else []
-        self.x_conn_id = x_conn_id
+        if output_path is not None and is_concrete(output_path):
+            _check_output_path(output_path)
+            asset = output_asset(output_path)
+            if all(getattr(o, "uri", None) != asset.uri for o in outlets):
+                outlets.append(asset)
+        super().__init__(outlets=outlets, **kwargs)
         self.max_results = max_results
         self.max_records = max_records
         self.join_includes = join_includes
@@ -229,80 +215,70 @@ class _XLikesListingOperator(BaseOperator):
         self.output_conn_id = output_conn_id
         self.compression = compression
         self.part_records = part_records
-        self.xcom_max_records = xcom_max_records
-        if output_path is not None and _is_concrete(output_path):
-            _check_output_path(output_path)
-            asset = output_asset(output_path)
-            if all(getattr(o, "uri", None) != asset.uri for o in outlets):
-                outlets.append(asset)
-        super().__init__(outlets=outlets, **kwargs)
+        self.xcom_max_bytes = xcom_max_bytes
+        self._validate(rendered=False)
 
-    # ---- values the subclasses hold
+    # ---- the subclass's arguments, through the endpoint table
     @property
     def source_id(self) -> Any:
-        return getattr(self, self.id_parameter)
+        assert self.endpoint.id_argument is not None
+        return getattr(self, self.endpoint.id_argument)
 
-    def _iter_pages(self, *, source_id: str, max_records: int | None, pagination_token: str | None) -> Iterator[Page]:
-        raise NotImplementedError
-
-    def _join(self, record: Mapping[str, Any], page: Page) -> dict[str, Any]:
-        raise NotImplementedError
+    @property
+    def lists(self) -> dict[str, Any]:
+        """The field and expansion arguments, by name (``user_fields=...``)."""
+        return {argument: getattr(self, argument) for argument in self.endpoint.list_arguments}
 
     # ---- validation
     def _validate(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are skipped (checked in execute)."""
-
-        def check(value: Any) -> bool:
-            return rendered or _is_concrete(value)
-
-        if check(self.source_id):
-            validate_id(self.id_parameter, self.source_id)
-        validate_max_results(self.endpoint, self.max_results)
+        endpoint = self.endpoint
+        if rendered or is_concrete(self.source_id):
+            assert endpoint.id_argument is not None
+            validate_id(endpoint.id_argument, self.source_id)
+        validate_max_results(endpoint, self.max_results)
         validate_max_records(self.max_records)
-        for argument, parameter in self.field_parameters.items():
-            value = getattr(self, argument)
-            if check(value):
-                validate_names(self.endpoint, parameter, argument, value)
+        for argument, value in self.lists.items():
+            if rendered or is_concrete(value):
+                validate_names(endpoint, argument, value)
         if not isinstance(self.join_includes, bool):
             raise XValidationError("join_includes", self.join_includes, "True or False")
         if self.compression not in COMPRESSIONS:
             raise XValidationError("compression", self.compression, "None or 'gzip'")
-        if isinstance(self.part_records, bool) or not isinstance(self.part_records, int) or self.part_records < 1:
+        if self.part_records is None or validate_positive("part_records", self.part_records) is None:
             raise XValidationError("part_records", self.part_records, "a positive integer")
-        limit = self.xcom_max_records
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= XCOM_MAX_RECORDS_CEILING:
-            raise XValidationError("xcom_max_records", limit, f"an integer from 1 to {XCOM_MAX_RECORDS_CEILING}")
-        if check(self.output_path):
+        if self.xcom_max_bytes != "auto":
+            validate_positive("xcom_max_bytes", self.xcom_max_bytes)
+        if rendered or is_concrete(self.output_path):
             _check_output_path(self.output_path)
-        if self.output_path is None and self.max_records is not None and self.max_records > limit:
-            raise XComTooLargeError(
-                f"max_records={self.max_records} is more than XCom may hold ({limit} records): "
-                "set output_path (e.g. 's3://aws_default@bucket/likes') to write the records to object storage"
-            )
 
-    # ---- hook
-    @cached_property
-    def hook(self) -> XHook:
-        """The hook, built once per task instance (a future deferrable mode passes a DeferringWaiter)."""
-        return XHook(x_conn_id=self.x_conn_id)
+    @property
+    def xcom_limit(self) -> int | None:
+        """The XCom limit in bytes of JSON, or ``None`` for none."""
+        if self.xcom_max_bytes == "auto":
+            return None if _xcom_backend_keeps_values_in_object_storage() else XCOM_MAX_BYTES
+        return self.xcom_max_bytes
 
     # ---- execution
     def execute(self, context: Context) -> Any:
         self._validate(rendered=True)
-        source_id = validate_id(self.id_parameter, self.source_id)
+        assert self.endpoint.id_argument is not None
+        source_id = validate_id(self.endpoint.id_argument, self.source_id)
         if self.output_path is None:
             return self._collect_to_xcom(context, source_id)
-        return self._collect_to_storage(context, source_id)
+        location = _output_location(self.output_path, self.output_conn_id)
+        return self._collect_to_storage(context, source_id, location)
 
     def parameters(self, source_id: str) -> dict[str, Any]:
         """The request parameters, as recorded in the manifest (JSON)."""
+        assert self.endpoint.id_argument is not None
         params: dict[str, Any] = {
-            self.id_parameter: source_id,
+            self.endpoint.id_argument: source_id,
             "max_results": self.max_results,
             "max_records": self.max_records,
         }
-        for argument, parameter in self.field_parameters.items():
-            params[argument] = validate_names(self.endpoint, parameter, argument, getattr(self, argument))
+        for argument, value in self.lists.items():
+            params[argument] = validate_names(self.endpoint, argument, value)
         params["join_includes"] = self.join_includes
         return params
 
@@ -311,29 +287,37 @@ class _XLikesListingOperator(BaseOperator):
         remaining = None if self.max_records is None else self.max_records - collected
         if remaining is not None and remaining <= 0:
             return iter(())
-        return self._iter_pages(source_id=source_id, max_records=remaining, pagination_token=pagination_token)
+        return self.hook.iter_listing(
+            self.endpoint,
+            source_id,
+            max_results=self.max_results,
+            max_records=remaining,
+            pagination_token=pagination_token,
+            **self.lists,
+        )
 
-    def _record(self, record: Mapping[str, Any], page: Page, source_id: str | None) -> dict[str, Any]:
-        out: dict[str, Any] = {self.source_field: source_id} if source_id is not None else {}
-        out.update(record)
-        if self.join_includes:
-            joined = self._join(record, page)
-            if joined:
-                out["includes"] = joined
+    def _records(self, page: Page, source_id: str | None) -> list[dict[str, Any]]:
+        """The page's records as written: unchanged, unless a source field or joins are added."""
+        if source_id is None and not self.join_includes:
+            return page.data
+        assert self.endpoint.source_field is not None
+        assert self.endpoint.records is not None
+        index = IncludesIndex(page) if self.join_includes else None
+        out: list[dict[str, Any]] = []
+        for item in page.data:
+            record: dict[str, Any] = {self.endpoint.source_field: source_id} if source_id is not None else {}
+            record.update(item)
+            if index is not None and (joined := join_includes(self.endpoint.records, item, index)):
+                record["includes"] = joined
+            out.append(record)
         return out
 
     def _log_page(self, source_id: str, page: Page, total: int) -> None:
-        limit = page.rate_limit
-        quota = "unknown"
-        if limit is not None and limit.remaining is not None:
-            quota = f"{limit.remaining}/{limit.limit}"
-            if limit.reset_at is not None:
-                reset = datetime.fromtimestamp(limit.reset_at, timezone.utc).isoformat(timespec="seconds")
-                quota += f", window resets at {reset}"
+        quota = page.rate_limit.describe() if page.rate_limit is not None else "unknown"
         self.log.info(
-            "%s %s=%s: page %d, %d records (%d so far), %d partial errors, rate limit remaining %s",
-            self.endpoint,
-            self.id_parameter,
+            "%s %s=%s: page %d, %d records (%d so far), %d partial errors, rate limit %s",
+            self.endpoint.name,
+            self.endpoint.id_argument,
             source_id,
             page.number,
             len(page.data),
@@ -344,8 +328,8 @@ class _XLikesListingOperator(BaseOperator):
         if page.errors:
             self.log.warning(
                 "%s %s=%s: page %d reports %d partial error(s) (kept beside the data): %s",
-                self.endpoint,
-                self.id_parameter,
+                self.endpoint.name,
+                self.endpoint.id_argument,
                 source_id,
                 page.number,
                 len(page.errors),
@@ -355,47 +339,47 @@ class _XLikesListingOperator(BaseOperator):
     def _collect_to_xcom(self, context: Context, source_id: str) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
+        includes = IncludesCollector()
         size = 2
-        limit = self.xcom_max_records
+        limit = self.xcom_limit
         for page in self._pages(source_id):
-            for item in page.data:
-                record = self._record(item, page, None)
-                records.append(record)
-                size += len(_encoder.encode(record)) + 1
+            page_records = self._records(page, None)
+            records.extend(page_records)
             errors.extend(page.errors)
+            size += len(_encoder.encode(page_records)) + len(_encoder.encode(page.errors)) + includes.add(page.includes)
             self._log_page(source_id, page, len(records))
-            if len(records) > limit or size > XCOM_MAX_BYTES:
+            if limit is not None and size > limit:
                 raise XComTooLargeError(
-                    f"{self.endpoint} {self.id_parameter}={source_id} has more than XCom may hold "
-                    f"({limit} records / {XCOM_MAX_BYTES} bytes of JSON; {len(records)} records, {size} bytes "
-                    f"after {page.number} pages): set output_path (e.g. 's3://aws_default@bucket/likes') to "
-                    "write the records to object storage, or max_records to take fewer"
+                    f"{self.endpoint.name} {self.endpoint.id_argument}={source_id} gives more than XCom may hold "
+                    f"({size} bytes of JSON after {page.number} pages and {len(records)} records; xcom_max_bytes="
+                    f"{limit}): set output_path (e.g. 's3://aws_default@bucket/likes') to write the records to "
+                    "object storage, max_records to take fewer, or a larger xcom_max_bytes"
                 )
         if errors:
             self.log.warning("%d partial error(s) pushed to XCom key 'errors'", len(errors))
             context["ti"].xcom_push(key="errors", value=errors)
-        self.log.info("%s %s=%s: %d records to XCom", self.endpoint, self.id_parameter, source_id, len(records))
+        if includes.objects:
+            context["ti"].xcom_push(key="includes", value=includes.as_dict())
+        self.log.info(
+            "%s %s=%s: %d records to XCom", self.endpoint.name, self.endpoint.id_argument, source_id, len(records)
+        )
         return records
 
-    def _collect_to_storage(self, context: Context, source_id: str) -> dict[str, Any]:
-        location = _output_location(self.output_path, self.output_conn_id)
-        assert location is not None
+    def _collect_to_storage(self, context: Context, source_id: str, location: ObjectStoragePath) -> dict[str, Any]:
         writer = JsonLinesWriter(
             location,
             RunKey.from_context(context),
             part_records=self.part_records,
             compression=self.compression,
         )
-        self.log.info("Writing %s to %s (staging %s)", self.endpoint, writer.final_dir, writer.staging_dir)
+        self.log.info("Writing %s to %s (staging %s)", self.endpoint.name, writer.final_dir, writer.staging_dir)
         started_at = utcnow_iso()
         complete = False
         with writer.open(self._load_checkpoint(context)):
             total = writer.record_count
             for page in self._pages(source_id, collected=writer.record_count, pagination_token=writer.next_token):
                 closed = writer.write_page(
-                    (self._record(item, page, source_id) for item in page.data),
-                    errors=page.errors,
-                    next_token=page.next_token,
+                    self._records(page, source_id), errors=page.errors, next_token=page.next_token
                 )
                 total += len(page.data)
                 self._log_page(source_id, page, total)
@@ -422,13 +406,14 @@ class _XLikesListingOperator(BaseOperator):
 
         def iso(name: str) -> str | None:
             value = getattr(dag_run, name, None) if dag_run is not None else None
-            return value.isoformat() if value is not None else None
+            return pendulum.instance(value).to_iso8601_string() if value is not None else None
 
+        assert self.endpoint.id_argument is not None
         return {
-            "endpoint": self.endpoint,
-            "request": self.request_name,
-            self.id_parameter: source_id,
-            "source_field": self.source_field,
+            "endpoint": self.endpoint.name,
+            "request": self.endpoint.label,
+            self.endpoint.id_argument: source_id,
+            "source_field": self.endpoint.source_field,
             "parameters": self.parameters(source_id),
             "window": {"started_at": started_at, "finished_at": utcnow_iso()},
             "data_interval": {
@@ -443,6 +428,7 @@ class _XLikesListingOperator(BaseOperator):
 
     def _emit_asset_event(self, context: Context, location: ObjectStoragePath, manifest: Mapping[str, Any]) -> None:
         uri = asset_uri(location)
+        assert self.endpoint.id_argument is not None
         for outlet in self.outlets or []:
             if isinstance(outlet, Asset) and outlet.uri == uri:
                 events = context.get("outlet_events")
@@ -450,10 +436,10 @@ class _XLikesListingOperator(BaseOperator):
                     events[outlet].extra = {
                         "manifest": manifest["manifest"],
                         "record_count": manifest["record_count"],
-                        self.id_parameter: manifest[self.id_parameter],
+                        self.endpoint.id_argument: manifest[self.endpoint.id_argument],
                     }
 
-    # ---- checkpoints: the seam for resume-after-crash (task_state_store, a later issue)
+    # ---- checkpoints: the seam for resume-after-crash (task_state_store, the deferral issue)
     def _load_checkpoint(self, context: Context) -> dict[str, Any] | None:
         """The checkpoint to resume from; ``None`` (start afresh) until resuming is implemented."""
         return None
@@ -465,142 +451,63 @@ class _XLikesListingOperator(BaseOperator):
         """Called after the commit."""
 
 
-class XLikingUsersOperator(_XLikesListingOperator):
+class XLikingUsersOperator(BaseXListingOperator):
     """Collect the users who liked a post (``GET /2/tweets/:id/liking_users``).
 
     :param tweet_id: the post (templated; ``.expand(tweet_id=[...])`` maps it).
-    :param x_conn_id: the ``x`` connection.
-    :param max_results: page size, 1–100.
-    :param max_records: stop after this many users (never costs an extra request).
     :param user_fields: ``user.fields`` (list or comma-separated string; templated).
-    :param tweet_fields: ``tweet.fields`` for the expanded posts (templated).
+    :param tweet_fields: ``tweet.fields`` of the expanded posts (templated).
     :param expansions: ``pinned_tweet_id``, ``most_recent_tweet_id``, ``affiliation.user_id`` (templated).
-    :param join_includes: add an ``includes`` key to each user with the objects it refers to
-        (``pinned_tweet``, ``most_recent_tweet``, ``affiliation_users``); ask the expansions too.
-    :param output_path: ``ObjectStoragePath`` or URI (templated), e.g. ``s3://aws_default@bucket/likes``;
-        ``None`` returns the records as XCom.
-    :param output_conn_id: storage connection when the URI names none.
-    :param compression: ``None`` or ``"gzip"``.
-    :param part_records: records per part file.
-    :param xcom_max_records: the XCom limit without ``output_path`` (default 1,000, at most 10,000).
+
+    With ``join_includes=True`` each user gets ``includes`` with ``pinned_tweet``,
+    ``most_recent_tweet`` and ``affiliation_users``. The other parameters are those of
+    :class:`BaseXListingOperator` and ``BaseOperator``.
     """
 
-    endpoint = "liking_users"
-    request_name = "GET /2/tweets/:id/liking_users"
-    id_parameter = "tweet_id"
-    source_field = "liked_tweet_id"
-    field_parameters = {"user_fields": "user.fields", "tweet_fields": "tweet.fields", "expansions": "expansions"}
-    template_fields: Sequence[str] = ("tweet_id", "user_fields", "tweet_fields", "expansions", "output_path")
+    endpoint = LIKING_USERS
 
     def __init__(
         self,
         *,
         tweet_id: str | int,
-        x_conn_id: str = XHook.default_conn_name,
-        max_results: int = 100,
-        max_records: int | None = None,
-        user_fields: str | Sequence[str] | None = None,
-        tweet_fields: str | Sequence[str] | None = None,
-        expansions: str | Sequence[str] | None = None,
-        join_includes: bool = False,
-        output_path: ObjectStoragePath | str | None = None,
-        output_conn_id: str | None = None,
-        compression: Compression = None,
-        part_records: int = DEFAULT_PART_RECORDS,
-        xcom_max_records: int = XCOM_MAX_RECORDS,
+        user_fields: Names = None,
+        tweet_fields: Names = None,
+        expansions: Names = None,
         **kwargs: Any,
     ) -> None:
         self.tweet_id = tweet_id
         self.user_fields = user_fields
         self.tweet_fields = tweet_fields
         self.expansions = expansions
-        super().__init__(
-            x_conn_id=x_conn_id,
-            max_results=max_results,
-            max_records=max_records,
-            join_includes=join_includes,
-            output_path=output_path,
-            output_conn_id=output_conn_id,
-            compression=compression,
-            part_records=part_records,
-            xcom_max_records=xcom_max_records,
-            **kwargs,
-        )
-        self._validate(rendered=False)
-
-    def _iter_pages(self, *, source_id: str, max_records: int | None, pagination_token: str | None) -> Iterator[Page]:
-        return self.hook.iter_liking_users(
-            source_id,
-            max_results=self.max_results,
-            max_records=max_records,
-            pagination_token=pagination_token,
-            user_fields=self.user_fields,
-            tweet_fields=self.tweet_fields,
-            expansions=self.expansions,
-        )
-
-    def _join(self, record: Mapping[str, Any], page: Page) -> dict[str, Any]:
-        return join_user_includes(record, page)
+        super().__init__(**kwargs)
 
 
-class XLikedTweetsOperator(_XLikesListingOperator):
+class XLikedTweetsOperator(BaseXListingOperator):
     """Collect the posts a user liked (``GET /2/users/:id/liked_tweets``).
 
     Since 2024 likes are private on X: only the authenticated user's own likes are dependable.
 
     :param user_id: the user (templated; ``.expand(user_id=[...])`` maps it).
-    :param max_results: page size, 5–100.
     :param tweet_fields: ``tweet.fields`` (templated); likewise ``user_fields``, ``media_fields``,
         ``poll_fields``, ``place_fields`` and ``expansions`` (e.g. ``author_id``).
-    :param join_includes: add an ``includes`` key to each post with the objects it refers to
-        (``author``, ``in_reply_to_user``, ``mentions``, ``referenced_tweets``, ``media``, ``polls``,
-        ``place``); ask the expansions too.
 
-    The other parameters are those of :class:`XLikingUsersOperator`.
+    With ``join_includes=True`` each post gets ``includes`` with ``author``, ``in_reply_to_user``,
+    ``mentions``, ``referenced_tweets`` (each joined in turn, e.g. with its own author), ``media``,
+    ``polls`` and ``place``. The other parameters are those of :class:`BaseXListingOperator`.
     """
 
-    endpoint = "liked_tweets"
-    request_name = "GET /2/users/:id/liked_tweets"
-    id_parameter = "user_id"
-    source_field = "liking_user_id"
-    field_parameters = {
-        "tweet_fields": "tweet.fields",
-        "user_fields": "user.fields",
-        "media_fields": "media.fields",
-        "poll_fields": "poll.fields",
-        "place_fields": "place.fields",
-        "expansions": "expansions",
-    }
-    template_fields: Sequence[str] = (
-        "user_id",
-        "tweet_fields",
-        "user_fields",
-        "media_fields",
-        "poll_fields",
-        "place_fields",
-        "expansions",
-        "output_path",
-    )
+    endpoint = LIKED_TWEETS
 
     def __init__(
         self,
         *,
         user_id: str | int,
-        x_conn_id: str = XHook.default_conn_name,
-        max_results: int = 100,
-        max_records: int | None = None,
-        tweet_fields: str | Sequence[str] | None = None,
-        user_fields: str | Sequence[str] | None = None,
-        media_fields: str | Sequence[str] | None = None,
-        poll_fields: str | Sequence[str] | None = None,
-        place_fields: str | Sequence[str] | None = None,
-        expansions: str | Sequence[str] | None = None,
-        join_includes: bool = False,
-        output_path: ObjectStoragePath | str | None = None,
-        output_conn_id: str | None = None,
-        compression: Compression = None,
-        part_records: int = DEFAULT_PART_RECORDS,
-        xcom_max_records: int = XCOM_MAX_RECORDS,
+        tweet_fields: Names = None,
+        user_fields: Names = None,
+        media_fields: Names = None,
+        poll_fields: Names = None,
+        place_fields: Names = None,
+        expansions: Names = None,
         **kwargs: Any,
     ) -> None:
         self.user_id = user_id
@@ -610,46 +517,21 @@ class XLikedTweetsOperator(_XLikesListingOperator):
         self.poll_fields = poll_fields
         self.place_fields = place_fields
         self.expansions = expansions
-        super().__init__(
-            x_conn_id=x_conn_id,
-            max_results=max_results,
-            max_records=max_records,
-            join_includes=join_includes,
-            output_path=output_path,
-            output_conn_id=output_conn_id,
-            compression=compression,
-            part_records=part_records,
-            xcom_max_records=xcom_max_records,
-            **kwargs,
-        )
-        self._validate(rendered=False)
-
-    def _iter_pages(self, *, source_id: str, max_records: int | None, pagination_token: str | None) -> Iterator[Page]:
-        return self.hook.iter_liked_tweets(
-            source_id,
-            max_results=self.max_results,
-            max_records=max_records,
-            pagination_token=pagination_token,
-            tweet_fields=self.tweet_fields,
-            user_fields=self.user_fields,
-            media_fields=self.media_fields,
-            poll_fields=self.poll_fields,
-            place_fields=self.place_fields,
-            expansions=self.expansions,
-        )
-
-    def _join(self, record: Mapping[str, Any], page: Page) -> dict[str, Any]:
-        return join_tweet_includes(record, page)
+        super().__init__(**kwargs)
 
 
 # --------------------------------------------------------------------------- like / unlike
-class _XLikeWriteOperator(BaseOperator):
-    """Shared logic of like and unlike (not for direct use)."""
+class BaseXLikeWriteOperator(BaseXOperator):
+    """What like and unlike share; a subclass names its ``endpoint`` and the ``liked`` state it leaves.
 
-    action: ClassVar[str]
+    :param tweet_id: one id or a list (templated; ``.expand(tweet_id=[...])`` maps it).
+    :param user_id: who likes (templated); default the authenticated user (``/2/users/me``).
+    """
+
+    endpoint: ClassVar[Endpoint]
     #: the ``liked`` state a successful call leaves
     wanted: ClassVar[bool]
-    template_fields: Sequence[str] = ("tweet_id", "user_id")
+    template_fields: Sequence[str] = ("x_conn_id", "tweet_id", "user_id")
     ui_color = "#fde8ef"
 
     def __init__(
@@ -657,13 +539,11 @@ class _XLikeWriteOperator(BaseOperator):
         *,
         tweet_id: str | int | Sequence[str | int],
         user_id: str | int | None = None,
-        x_conn_id: str = XHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.tweet_id = tweet_id
         self.user_id = user_id
-        self.x_conn_id = x_conn_id
         self._validate(rendered=False)
 
     def _tweet_ids(self, *, rendered: bool) -> list[str]:
@@ -673,7 +553,7 @@ class _XLikeWriteOperator(BaseOperator):
             raise XValidationError("tweet_id", value, "one id or a non-empty list of ids")
         ids: dict[str, None] = {}
         for item in values:
-            if rendered or _is_concrete(item):
+            if rendered or is_concrete(item):
                 ids.setdefault(validate_id("tweet_id", item), None)
         if len(ids) > LIKES_PER_24_HOURS:
             raise XValidationError(
@@ -684,17 +564,15 @@ class _XLikeWriteOperator(BaseOperator):
         return list(ids)
 
     def _validate(self, *, rendered: bool) -> None:
-        if rendered or _is_concrete(self.tweet_id):
+        if rendered or is_concrete(self.tweet_id):
             self._tweet_ids(rendered=rendered)
-        if self.user_id is not None and (rendered or _is_concrete(self.user_id)):
+        if self.user_id is not None and (rendered or is_concrete(self.user_id)):
             validate_id("user_id", self.user_id)
 
-    @cached_property
-    def hook(self) -> XHook:
-        return XHook(x_conn_id=self.x_conn_id)
-
     def _send(self, tweet_id: str, user_id: str | None) -> bool:
-        raise NotImplementedError
+        if self.endpoint is LIKE:
+            return self.hook.like(tweet_id, user_id=user_id)
+        return self.hook.unlike(tweet_id, user_id=user_id)
 
     def execute(self, context: Context) -> dict[str, bool]:
         """Returns ``{tweet_id: liked}`` for every id (after the call: True for like, False for unlike).
@@ -711,7 +589,7 @@ class _XLikeWriteOperator(BaseOperator):
             results[tweet_id] = self._send(tweet_id, user_id)
             self.log.info(
                 "%s %d of %d: post %s as user %s -> liked=%s",
-                self.action,
+                self.endpoint.name,
                 number,
                 len(ids),
                 tweet_id,
@@ -722,39 +600,29 @@ class _XLikeWriteOperator(BaseOperator):
         if failed:
             context["ti"].xcom_push(key="results", value=results)
             raise XLikeNotAppliedError(
-                f"{self.action} did not take effect for {len(failed)} of {len(ids)} post(s): {', '.join(failed)} "
-                "(posts that do not exist or are not visible to this user)"
+                f"{self.endpoint.label} did not take effect for {len(failed)} of {len(ids)} post(s): "
+                f"{', '.join(failed)} (posts that do not exist or are not visible to this user)"
             )
         return results
 
 
-class XLikeOperator(_XLikeWriteOperator):
+class XLikeOperator(BaseXLikeWriteOperator):
     """Like one post or a list of posts (``POST /2/users/:id/likes``).
 
     Posts already liked count as success. The hook waits out the 50-per-15-minutes window instead of
     hitting it; one task never sends more than 1,000 likes (X's 24-hour limit). XCom:
-    ``{tweet_id: true}`` per id.
-
-    :param tweet_id: one id or a list (templated; ``.expand(tweet_id=[...])`` maps it).
-    :param user_id: who likes (templated); default the authenticated user (``/2/users/me``).
-    :param x_conn_id: the ``x`` connection (user-context auth: ``oauth2_user`` or ``oauth1_user``).
+    ``{tweet_id: true}`` per id. Needs user-context auth (``oauth2_user`` or ``oauth1_user``).
     """
 
-    action = "like"
+    endpoint = LIKE
     wanted = True
 
-    def _send(self, tweet_id: str, user_id: str | None) -> bool:
-        return self.hook.like(tweet_id, user_id=user_id)
 
-
-class XUnlikeOperator(_XLikeWriteOperator):
+class XUnlikeOperator(BaseXLikeWriteOperator):
     """Remove the like of one post or a list (``DELETE /2/users/:id/likes/:tweet_id``).
 
     Posts not liked count as success. Limits as :class:`XLikeOperator`. XCom: ``{tweet_id: false}``.
     """
 
-    action = "unlike"
+    endpoint = UNLIKE
     wanted = False
-
-    def _send(self, tweet_id: str, user_id: str | None) -> bool:
-        return self.hook.unlike(tweet_id, user_id=user_id)

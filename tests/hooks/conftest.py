@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from airflow_provider_xlikes.hooks._api import RateLimitPolicy, RetryPolicy
+from airflow_provider_xlikes import HttpRetryPolicy, RateLimitPolicy
 from airflow_provider_xlikes.hooks.x import XHook
 
 os.environ.setdefault("XLIKES_TOKEN_STORE_KEY", Fernet.generate_key().decode())
 
-FAST_RETRY = RetryPolicy(attempts=4, initial_wait=0.05, max_wait=0.2)
+FAST_RETRY = HttpRetryPolicy(attempts=4, initial_wait=0.05, max_wait=0.2)
 
 
 @dataclass
@@ -64,7 +64,7 @@ def connect(monkeypatch, tmp_path, waiter) -> Callable[..., XHook]:
     ) -> XHook:
         conn = json.loads(sandbox.conn_json(auth_type))
         if auth_type == "oauth2_user":
-            conn["extra"].setdefault("token_store", str(tmp_path / "tokens"))
+            conn["extra"].setdefault("rotation_store", str(tmp_path / "tokens"))
         conn["extra"].update(extra or {}, **more)
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
         return XHook(

@@ -264,7 +264,7 @@ def test_an_expired_access_token_is_refreshed_and_the_rotated_token_stored(
     sandbox.admin.advance_clock(200)  # the connection's access token has expired
     assert hook.get_me()["id"] == sandbox.user_id  # 401 -> one refresh -> retry
     assert sandbox.admin.total_requests("oauth2_token") == 1
-    stored = hook.token_store.load("x_default")
+    stored = hook.token_store.load(hook.client.auth.store_key)
     assert stored is not None
     assert stored.refresh_token != sandbox.credentials["refresh_token"]  # rotated and kept
     # a new hook (a later task) starts from the stored tokens, not the dead refresh token
@@ -294,7 +294,7 @@ def test_no_secret_in_logs_exceptions_or_repr(x_sandbox_factory, connect, logs, 
         hook.get_liking_users(featured(sandbox, 1000), pagination_token="bogus")
     identifiers = ("user_id", "client_id", "username", "api_key", "consumer_key")  # app/user ids, not secrets
     secrets = [str(v) for k, v in sandbox.credentials.items() if k not in identifiers and isinstance(v, str)]
-    stored = hook.token_store.load("x_default") if auth_type == "oauth2_user" else None
+    stored = hook.token_store.load(hook.client.auth.store_key) if auth_type == "oauth2_user" else None
     if stored is not None:
         secrets += [stored.refresh_token, stored.access_token or ""]
     shown = logs() + repr(hook) + repr(hook.client) + repr(hook.settings) + str(info.value) + repr(info.value)
@@ -338,7 +338,8 @@ def test_a_confidential_client_with_a_wrong_secret_is_refused(x_sandbox, connect
 
 
 def test_the_24_hour_like_window_is_tracked_and_waited_for(x_sandbox, connect, waiter) -> None:
-    from airflow_provider_xlikes.hooks._api import DAILY_SUFFIX, RateLimit
+    from airflow_provider_xlikes.hooks.client import DAILY_SUFFIX
+    from airflow_provider_xlikes.rate_limits import RateLimit
 
     hook = connect(x_sandbox, "oauth2_user")
     post = featured(x_sandbox, 7)
@@ -356,8 +357,8 @@ def test_the_24_hour_like_window_is_tracked_and_waited_for(x_sandbox, connect, w
 
 # ------------------------------------------------------------------- waiting that frees the worker
 def test_a_deferring_waiter_stops_at_a_cursor_and_another_hook_resumes_without_loss(x_sandbox_factory, connect) -> None:
+    from airflow_provider_xlikes import DeferringWaiter
     from airflow_provider_xlikes.exceptions import XRateLimitWait
-    from airflow_provider_xlikes.hooks._api import DeferringWaiter
 
     sandbox = x_sandbox_factory(window_seconds=2)
     post = featured(sandbox, 1000)

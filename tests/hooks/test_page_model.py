@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from recorded import RECORDED, academictwitter, all_listing_recordings
 
-from airflow_provider_xlikes.hooks._api import Page, RateLimit
+from airflow_provider_xlikes import Page, RateLimit
 
 RECORDINGS = all_listing_recordings()
 
@@ -57,5 +57,7 @@ def test_last_page_with_only_previous_token_has_no_data_and_ends_the_listing() -
 
 
 def test_includes_posts_is_read_like_includes_tweets() -> None:
-    page = Page.from_payload({"data": [{"id": "1"}], "includes": {"posts": [{"id": "9", "text": "x"}]}, "meta": {}})
+    page = Page.from_payload(
+        {"data": [{"id": "1"}], "includes": {"posts": [{"id": "9", "text": "x"}]}, "meta": {"result_count": 1}}
+    )
     assert page.included_tweets == [{"id": "9", "text": "x"}]

@@ -38,12 +38,12 @@ print(json.dumps({"ok": ok, "errors": errors}))
 
 def _run_two_workers(sandbox, stores: list[str], calls: int) -> list[dict]:
     start_at = time.time() + 3
-    conn_id = f"x_rotation_{uuid.uuid4().hex[:8]}"  # its own Variable: no state shared with other tests
+    conn_id = f"x_rotation_{uuid.uuid4().hex[:8]}"
     procs = []
     for store in stores:
         conn = json.loads(sandbox.conn_json("oauth2_user"))
         conn["extra"].pop("access_token", None)  # both must refresh right away, at the same moment
-        conn["extra"]["token_store"] = store
+        conn["extra"]["rotation_store"] = store
         env = {**os.environ, f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)}
         procs.append(
             subprocess.Popen(
@@ -64,7 +64,7 @@ def _run_two_workers(sandbox, stores: list[str], calls: int) -> list[dict]:
 
 @pytest.mark.parametrize("store", ["file", "variable"])
 def test_two_processes_refreshing_at_once_both_go_on_working(x_sandbox_factory, tmp_path, store) -> None:
-    sandbox = x_sandbox_factory(token_lifetime=2, revoke_family_on_reuse=True)
+    sandbox = x_sandbox_factory(token_lifetime=2, revoke_family_on_reuse=True, refresh_token=f"rt-{uuid.uuid4().hex}")
     if store == "variable":
         migrated_airflow_db()
         where = "variable"
@@ -81,7 +81,7 @@ def test_two_processes_refreshing_at_once_both_go_on_working(x_sandbox_factory, 
 
 def test_without_a_shared_store_the_same_race_locks_users_out(x_sandbox_factory, tmp_path) -> None:
     """The control: each process with its own store sends the same refresh token, and the family dies."""
-    sandbox = x_sandbox_factory(token_lifetime=20, revoke_family_on_reuse=True)
+    sandbox = x_sandbox_factory(token_lifetime=20, revoke_family_on_reuse=True, refresh_token=f"rt-{uuid.uuid4().hex}")
     results = _run_two_workers(sandbox, [str(tmp_path / "a"), str(tmp_path / "b")], calls=5)
     assert any(result["errors"] for result in results)
     assert sandbox.admin.tokens()["revoked_families"] != []

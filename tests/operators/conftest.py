@@ -1,14 +1,12 @@
-"""Fixtures of the operator tests: a migrated metadata DB, a real S3 API (moto's server), output dirs."""
+"""Fixtures of the operator tests: a migrated metadata DB, DAG runs (the S3 server is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import socket
 import textwrap
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,69 +19,6 @@ def airflow_db() -> None:
     from helpers import migrated_airflow_db
 
     migrated_airflow_db()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _forget_object_stores() -> None:
-    """Drop Airflow's cached file systems, so s3:// resolves ``aws_default`` as it is now."""
-    from airflow.sdk.io import store
-
-    store._STORE_CACHE.clear()
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free loopback port; connection ``aws_default`` points at it."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_AWS_DEFAULT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps(
-        {
-            "conn_type": "aws",
-            "login": "testing",
-            "password": "testing",
-            "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-        }
-    )
-    _forget_object_stores()
-    try:
-        yield endpoint
-    finally:
-        _forget_object_stores()
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@pytest.fixture
-def s3_bucket(s3_endpoint: str) -> str:
-    """A fresh bucket on the moto server; returns its name."""
-    import boto3
-
-    name = f"xlikes-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=name)
-    return name
 
 
 class DagRunResult:

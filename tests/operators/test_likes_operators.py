@@ -6,6 +6,7 @@ runs wrote is read back through the manifests and compared with the sandbox's gr
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,7 @@ from airflow_provider_xlikes.io import (
     read_manifest,
 )
 from airflow_provider_xlikes.operators.likes import (
-    XCOM_MAX_RECORDS,
-    XComTooLargeError,
+    XCOM_MAX_BYTES,
     XLikedTweetsOperator,
     XLikeOperator,
     XLikingUsersOperator,
@@ -105,18 +105,46 @@ XLikedTweetsOperator(task_id="mine", user_id={user_ctx.user_id!r}, max_records=4
 
 def test_xcom_limit_fails_early_and_points_to_output_path(bearer: Any, run_dag: Any) -> None:
     posts = featured(bearer)
-    result = run_dag(dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_records=150)'))
+    result = run_dag(dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000)'))
     assert result.states() == {("big", -1): "failed"}
     assert result.xcom("big") is None
     # stopped after the page that crossed the limit, not after all 10 pages
     assert requests_to(bearer, "liking_users") == 2
 
 
-def test_xcom_limit_is_checked_before_any_request() -> None:
-    with pytest.raises(XComTooLargeError, match="output_path"):
-        XLikingUsersOperator(task_id="t", tweet_id="20", max_records=XCOM_MAX_RECORDS + 1)
-    # with an output path, any size is fine
-    XLikingUsersOperator(task_id="t", tweet_id="20", max_records=10**6, output_path="file:///tmp/x")
+def test_xcom_is_limited_by_size_only(x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,234 liking users with fields are ~150 KB of JSON: well within the default 1 MiB."""
+    sandbox = x_sandbox_factory(post_likes=["1354143047324299264:1234"])
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
+    result = run_dag(
+        dag_source(
+            'XLikingUsersOperator(task_id="t", tweet_id="1354143047324299264", '
+            'user_fields=["created_at", "username", "public_metrics"])'
+        )
+    )
+    assert result.state == "success"
+    users = result.xcom("t")
+    assert [u["id"] for u in users] == sandbox.admin.likers("1354143047324299264")
+    assert 100_000 < len(json.dumps(users)) < XCOM_MAX_BYTES
+
+
+def test_a_failed_xcom_limit_is_not_retried(bearer: Any, run_dag: Any) -> None:
+    posts = featured(bearer)
+    result = run_dag(
+        dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000, retries=3)')
+    )
+    assert result.states() == {("big", -1): "failed"}  # failed at once, not up_for_retry
+    assert requests_to(bearer, "liking_users") == 2
+
+
+def test_no_xcom_limit_with_an_object_storage_xcom_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    op = XLikingUsersOperator(task_id="t", tweet_id="20")
+    assert op.xcom_limit == XCOM_MAX_BYTES
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__XCOM_BACKEND", "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
+    )
+    assert op.xcom_limit is None
+    assert XLikingUsersOperator(task_id="u", tweet_id="20", xcom_max_bytes=10).xcom_limit == 10
 
 
 # --------------------------------------------------------------------------- object storage output
@@ -385,7 +413,10 @@ XUnlikeOperator(task_id="bad_unlike_user", tweet_id={posts[7]!r}, user_id="{{{{ 
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", expansions="author_id"), "expansions"),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", compression="zip"), "compression"),  # type: ignore[arg-type]
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", part_records=0), "part_records"),
-        (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", xcom_max_records=10**6), "xcom_max_records"),
+        (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", xcom_max_bytes=0), "xcom_max_bytes"),
+        (lambda: XLikingUsersOperator(task_id="t", tweet_id="20\n"), "tweet_id"),
+        (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", user_fields=5), "user_fields"),
+        (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", user_fields=[1]), "user_fields"),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", output_path=""), "output_path"),
         (lambda: XLikeOperator(task_id="t", tweet_id=[]), "tweet_id"),
         (lambda: XLikeOperator(task_id="t", tweet_id=["1", "x"]), "tweet_id"),
@@ -407,7 +438,10 @@ def test_templated_values_are_not_checked_at_parse_time() -> None:
     static = XLikingUsersOperator(task_id="s", tweet_id="20", output_path="s3://aws_default@bucket/likes/")
     assert [a.uri for a in static.outlets] == ["s3://bucket/likes"]
     assert output_asset("s3://aws_default@bucket/likes").uri == "s3://bucket/likes"
-    assert Counter(XLikeOperator.template_fields) == Counter(["tweet_id", "user_id"])
+    assert Counter(XLikeOperator.template_fields) == Counter(["x_conn_id", "tweet_id", "user_id"])
+    assert Counter(XLikingUsersOperator.template_fields) == Counter(
+        ["x_conn_id", "tweet_id", "user_fields", "tweet_fields", "expansions", "output_path"]
+    )
 
 
 def test_partial_errors_reach_xcom_too(bearer: Any, run_dag: Any) -> None:

@@ -1,8 +1,8 @@
-"""The Airflow-free HTTP core of the X hook: one session, retries, rate limits, errors and paging.
+"""The HTTP core of the X hook: one session, retries, rate limits, errors and paging.
 
-Everything that talks HTTP to the X API goes through :class:`XApiClient`. It knows nothing about
-Airflow, so it is reusable outside a task and testable on its own; :class:`~..x.XHook` builds it
-from a connection.
+Everything that talks HTTP to the X API goes through :class:`XApiClient`. It uses no Airflow API
+(only the exception classes derive from Airflow's), so it is reusable outside a task and testable
+on its own; :class:`~airflow_provider_xlikes.hooks.x.XHook` builds it from a connection.
 """
 
 from __future__ import annotations
@@ -13,145 +13,44 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
 import msgspec
 import requests
 import tenacity
 
+from airflow_provider_xlikes.endpoints import Endpoint
 from airflow_provider_xlikes.exceptions import (
     XApiError,
     XAuthError,
     XBadRequestError,
+    XCursorLoopError,
     XForbiddenError,
+    XMalformedResponseError,
     XNotFoundError,
     XRateLimitError,
     XRateLimitWait,
     XServerError,
 )
+from airflow_provider_xlikes.pages import Page
+from airflow_provider_xlikes.rate_limits import (
+    DAILY_LIMIT_PREFIX,
+    RateLimit,
+    RateLimitPolicy,
+    Waiter,
+    sleep_waiter,
+)
+from airflow_provider_xlikes.validation import validate_max_records, validate_pagination_token, validate_positive
 
 log = logging.getLogger("airflow_provider_xlikes.api")
 
 DEFAULT_BASE_URL = "https://api.x.com"
 USER_CONTEXT_AUTH_TYPES = ("oauth2_user", "oauth1_user")
-#: the 24-hour window of the likes POST/DELETE endpoints, kept beside the 15-minute one
-DAILY_LIMIT_PREFIX = "x-user-limit-24hour-"
+#: key suffix of the 24-hour window in ``XApiClient.limits``
 DAILY_SUFFIX = " (24h)"
 
 _json_decoder = msgspec.json.Decoder()
-
-
-# --------------------------------------------------------------------------- rate limits
-@dataclass(frozen=True)
-class RateLimit:
-    """The ``x-rate-limit-*`` headers of one response."""
-
-    limit: int | None
-    remaining: int | None
-    reset_at: float | None
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, str], prefix: str = "x-rate-limit-") -> RateLimit | None:
-        """The window named by ``prefix``: ``x-rate-limit-`` (15 minutes) or ``x-user-limit-24hour-``."""
-        values = [headers.get(f"{prefix}{name}") for name in ("limit", "remaining", "reset")]
-        if all(v is None for v in values):
-            return None
-        limit, remaining, reset = (_as_int(v) for v in values)
-        return cls(limit=limit, remaining=remaining, reset_at=float(reset) if reset is not None else None)
-
-
-def _as_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-class Waiter(Protocol):
-    """How a wait for a rate-limit window is spent: sleeping, or raising to let the task defer."""
-
-    def __call__(self, seconds: float, *, endpoint: str, reason: str) -> None: ...
-
-
-def sleep_waiter(seconds: float, *, endpoint: str, reason: str) -> None:
-    """The default waiter: block the current thread."""
-    time.sleep(seconds)
-
-
-@dataclass(frozen=True)
-class DeferringWaiter:
-    """Sleep through short waits; raise :class:`XRateLimitWait` for waits longer than ``max_sleep``.
-
-    A deferrable operator catches the exception and defers until ``resume_at`` with the cursor.
-    """
-
-    max_sleep: float = 30.0
-
-    def __call__(self, seconds: float, *, endpoint: str, reason: str) -> None:
-        if seconds <= self.max_sleep:
-            time.sleep(seconds)
-            return
-        raise XRateLimitWait(resume_at=time.time() + seconds, endpoint=endpoint)
-
-
-# --------------------------------------------------------------------------- pages
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing, as the API sent it (records are passed through unchanged).
-
-    ``pagination_token`` is the cursor this page was fetched with (``None`` for the first page);
-    ``next_token`` is the cursor of the page after it, ``None`` on the last page.
-    """
-
-    data: list[dict[str, Any]]
-    includes: dict[str, list[dict[str, Any]]]
-    errors: list[dict[str, Any]]
-    meta: dict[str, Any]
-    number: int = 1
-    pagination_token: str | None = None
-    rate_limit: RateLimit | None = None
-
-    @classmethod
-    def from_payload(
-        cls,
-        payload: Mapping[str, Any],
-        *,
-        number: int = 1,
-        pagination_token: str | None = None,
-        rate_limit: RateLimit | None = None,
-    ) -> Page:
-        return cls(
-            data=list(payload.get("data") or []),
-            includes=dict(payload.get("includes") or {}),
-            errors=list(payload.get("errors") or []),
-            meta=dict(payload.get("meta") or {}),
-            number=number,
-            pagination_token=pagination_token,
-            rate_limit=rate_limit,
-        )
-
-    @property
-    def next_token(self) -> str | None:
-        token = self.meta.get("next_token")
-        return str(token) if token else None
-
-    @property
-    def previous_token(self) -> str | None:
-        token = self.meta.get("previous_token")
-        return str(token) if token else None
-
-    @property
-    def result_count(self) -> int:
-        return int(self.meta.get("result_count", len(self.data)))
-
-    @property
-    def included_tweets(self) -> list[dict[str, Any]]:
-        """Posts in ``includes``, whichever name the API used (``tweets`` or ``posts``)."""
-        return list(self.includes.get("tweets") or []) + list(self.includes.get("posts") or [])
-
-    @property
-    def included_users(self) -> list[dict[str, Any]]:
-        return list(self.includes.get("users") or [])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -252,6 +151,10 @@ class XAuth(requests.auth.AuthBase):
         return f"<{type(self).__name__} auth_type={self.auth_type!r}>"
 
 
+def _as_is(response: ApiResponse) -> ApiResponse:
+    return response
+
+
 # --------------------------------------------------------------------------- client
 _RETRYABLE = (
     XServerError,
@@ -262,7 +165,7 @@ _RETRYABLE = (
 
 
 @dataclass
-class RetryPolicy:
+class HttpRetryPolicy:
     """Retries of 5xx, malformed bodies, connection resets and timeouts: bounded, exponential, jittered."""
 
     attempts: int = 5
@@ -292,21 +195,6 @@ class RetryPolicy:
 
 
 @dataclass
-class RateLimitPolicy:
-    """How rate limits are handled: wait for the reset when ``remaining`` hits 0 and after a 429.
-
-    ``max_waits`` bounds consecutive 429s of one request; ``backoff_initial`` is the first wait after
-    a 429 without headers (doubled each time, capped at ``backoff_max``); ``margin`` is added to
-    every reset-based wait.
-    """
-
-    max_waits: int = 10
-    backoff_initial: float = 5.0
-    backoff_max: float = 900.0
-    margin: float = 0.5
-
-
-@dataclass
 class XApiClient:
     """HTTP core: one ``requests.Session``, auth, retries, one rate-limit state, error mapping, paging."""
 
@@ -314,7 +202,7 @@ class XApiClient:
     auth: XAuth
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: HttpRetryPolicy = field(default_factory=HttpRetryPolicy)
     rate_limits: RateLimitPolicy = field(default_factory=RateLimitPolicy)
     waiter: Waiter = sleep_waiter
     session: requests.Session = field(default_factory=requests.Session)
@@ -336,26 +224,40 @@ class XApiClient:
     # ---- one request
     def request(
         self,
-        method: str,
+        endpoint: Endpoint,
         path: str,
         *,
-        endpoint: str,
         params: Mapping[str, Any] | None = None,
         json_body: Mapping[str, Any] | None = None,
     ) -> ApiResponse:
-        """Send one API call: waits out exhausted windows and 429s, retries transient failures."""
+        """Send one call of ``endpoint``: waits out exhausted windows and 429s, retries transient failures."""
+        return self.call(endpoint, path, _as_is, params=params, json_body=json_body)
+
+    def call(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        parse: Callable[[ApiResponse], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> T:
+        """:meth:`request`, with ``parse`` applied inside the retry: a malformed body it rejects
+        (``XMalformedResponseError``) is retried like a 5xx."""
+        label = endpoint.label
         rate_limited = 0
         while True:
-            self._wait_for_quota(endpoint)
+            self._wait_for_quota(label)
             try:
-                for attempt in self.retry.retrying(endpoint):
+                for attempt in self.retry.retrying(label):
                     with attempt:
-                        return self._send(method, path, endpoint=endpoint, params=params, json_body=json_body)
+                        response = self._send(endpoint.method, path, endpoint=label, params=params, json_body=json_body)
+                        return parse(response)
             except XRateLimitError as exc:
                 rate_limited += 1
                 if rate_limited > self.rate_limits.max_waits:
                     raise
-                self._wait(self._delay_after_429(exc, rate_limited), endpoint=endpoint, reason="HTTP 429")
+                self._wait(self._delay_after_429(exc, rate_limited), endpoint=label, reason="HTTP 429")
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(
@@ -385,13 +287,16 @@ class XApiClient:
         if response.status_code >= 400:
             raise error_from_response(response, endpoint=endpoint, auth_type=self.auth.auth_type)
         try:
-            payload = _json_decoder.decode(response.content) if response.content else {}
+            payload = _json_decoder.decode(response.content)
         except msgspec.DecodeError:
-            raise XServerError(
-                response.status_code, endpoint=endpoint, title="Malformed response", detail="body is not JSON"
+            detail = "empty body" if not response.content else "body is not JSON"
+            raise XMalformedResponseError(
+                response.status_code, endpoint=endpoint, title="Malformed response", detail=detail
             ) from None
         if not isinstance(payload, dict):
-            raise XServerError(response.status_code, endpoint=endpoint, title="Malformed response")
+            raise XMalformedResponseError(
+                response.status_code, endpoint=endpoint, title="Malformed response", detail="body is not an object"
+            )
         return ApiResponse(status=response.status_code, payload=payload, rate_limit=rate_limit)
 
     # ---- waiting
@@ -431,43 +336,71 @@ class XApiClient:
     # ---- paging
     def paginate(
         self,
+        endpoint: Endpoint,
         path: str,
         *,
-        endpoint: str,
         params: Mapping[str, Any],
         max_records: int | None = None,
         max_pages: int | None = None,
         pagination_token: str | None = None,
-        min_page_size: int = 1,
         on_page: Callable[[Page], None] | None = None,
     ) -> Iterator[Page]:
         """Yield pages until ``meta.next_token`` is absent, ``max_records`` or ``max_pages`` is reached.
 
         ``pagination_token`` resumes a listing from a cursor (``Page.next_token`` of an earlier run,
-        in this process or another one). Tokens are sent back verbatim. When a rate-limit wait is
-        raised instead of slept (see :class:`DeferringWaiter`), the :class:`XRateLimitWait` carries
-        the cursor of the first page not fetched yet. ``max_records`` never costs an extra request:
-        the last page is asked with a smaller ``max_results`` where the API allows it, and cut.
+        in this process or another one). Tokens are sent back verbatim; a token already seen in this
+        listing raises :class:`XCursorLoopError` (the API would repeat pages forever). When a
+        rate-limit wait is raised instead of slept (see ``DeferringWaiter``), the
+        :class:`XRateLimitWait` carries the cursor of the first page not fetched yet.
+        ``max_records`` never costs an extra request: the last page is asked with a smaller
+        ``max_results`` where the API allows it, and cut. Arguments are checked now, before the
+        first request; pages are fetched lazily.
         """
-        token = pagination_token
+        validate_max_records(max_records)
+        validate_positive("max_pages", max_pages)
+        validate_pagination_token(pagination_token)
+        assert endpoint.page_size is not None, f"{endpoint.label} is not paginated"
+        return self._pages(endpoint, path, dict(params), max_records, max_pages, pagination_token, on_page)
+
+    def _pages(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        params: dict[str, Any],
+        max_records: int | None,
+        max_pages: int | None,
+        token: str | None,
+        on_page: Callable[[Page], None] | None,
+    ) -> Iterator[Page]:
+        assert endpoint.page_size is not None
+        min_page_size = endpoint.page_size[0]
+        page_size = int(params.get("max_results", endpoint.page_size[1]))
+        seen: set[str] = {token} if token is not None else set()
         records = 0
         number = 0
-        page_size = int(params.get("max_results", 100))
         while True:
             query = dict(params)
             if max_records is not None:
                 query["max_results"] = max(min(page_size, max_records - records), min_page_size)
             if token is not None:
                 query["pagination_token"] = token
+            number += 1
+
+            def parse(response: ApiResponse, number: int = number, token: str | None = token) -> Page:
+                return Page.from_payload(
+                    response.payload,
+                    endpoint=endpoint.label,
+                    status=response.status,
+                    number=number,
+                    pagination_token=token,
+                    rate_limit=response.rate_limit,
+                )
+
             try:
-                response = self.request("GET", path, endpoint=endpoint, params=query)
+                page = self.call(endpoint, path, parse, params=query)
             except XRateLimitWait as wait:
                 wait.pagination_token = token
                 raise
-            number += 1
-            page = Page.from_payload(
-                response.payload, number=number, pagination_token=token, rate_limit=response.rate_limit
-            )
             if max_records is not None and records + len(page.data) > max_records:
                 page = dataclasses.replace(page, data=page.data[: max_records - records])
             records += len(page.data)
@@ -477,6 +410,13 @@ class XApiClient:
             token = page.next_token
             if token is None:
                 return
+            if token in seen:
+                raise XCursorLoopError(
+                    f"{endpoint.label} sent a next_token already seen in this listing (page {number}): "
+                    "the API would repeat pages forever; stopped after "
+                    f"{number} requests and {records} records"
+                )
+            seen.add(token)
             if max_records is not None and records >= max_records:
                 return
             if max_pages is not None and number >= max_pages:
