@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
             "XCursorLoopError",
             "XComTooLargeError",
             "XLikeNotAppliedError",
+            "OutputError",
+            "MissingExtraError",
         ),
         "airflow_provider_xlikes.exceptions",
     ),
@@ -49,6 +51,10 @@ _EXPORTS: dict[str, str] = {
         "airflow_provider_xlikes.hooks.token_store",
     ),
     "XHook": "airflow_provider_xlikes.hooks.x",
+    **dict.fromkeys(
+        ("OutputWriter", "read_manifest", "find_manifests", "iter_records", "iter_errors", "iter_includes"),
+        "airflow_provider_xlikes.output",
+    ),
     **dict.fromkeys(
         (
             "XLikingUsersOperator",
@@ -77,6 +83,8 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from airflow_provider_xlikes.endpoints import ENDPOINTS, LIKED_TWEETS, LIKING_USERS, Endpoint
     from airflow_provider_xlikes.exceptions import (
+        MissingExtraError,
+        OutputError,
         XApiError,
         XAuthError,
         XBadRequestError,
@@ -106,6 +114,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         XLikingUsersOperator,
         XUnlikeOperator,
         output_asset,
+    )
+    from airflow_provider_xlikes.output import (
+        OutputWriter,
+        find_manifests,
+        iter_errors,
+        iter_includes,
+        iter_records,
+        read_manifest,
     )
     from airflow_provider_xlikes.pages import IncludesIndex, Page
     from airflow_provider_xlikes.rate_limits import DeferringWaiter, RateLimit, RateLimitPolicy, Waiter, sleep_waiter

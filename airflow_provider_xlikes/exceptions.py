@@ -175,3 +175,22 @@ class XServerError(XApiError):
 
 class XMalformedResponseError(XServerError):
     """A 200 whose body is not what the API promises (not JSON, ``data`` not a list of objects ...)."""
+
+
+class OutputError(XError, RuntimeError):
+    """Task output could not be written, committed or read as the commit protocol requires."""
+
+
+class MissingExtraError(XPermanentError, ImportError):
+    """An optional dependency is not installed; ``extra`` names the package extra that brings it.
+
+    Permanent: a task retry on the same worker cannot install it.
+    """
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {package}, which is not installed: pip install 'airflow-provider-xlikes[{extra}]'",
+            name=package,
+        )

@@ -15,9 +15,12 @@ Output of the listing operators:
   with :class:`~airflow_provider_xlikes.exceptions.XComTooLargeError` (pointing at ``output_path``)
   as soon as the JSON exceeds ``xcom_max_bytes`` (default 1 MiB; ``None``: no limit, the default
   where the XCom backend keeps values in object storage).
-* with ``output_path``: records stream page by page to part files, each carrying the id it was
-  collected for (``liked_tweet_id`` / ``liking_user_id``); includes and partial errors go beside
-  them; the run is committed with a ``_manifest.json``, which is also the XCom.
+* with ``output_path``: records stream page by page to part files (``output_format``: JSON Lines or
+  Parquet), each carrying the id it was collected for (``liked_tweet_id`` / ``liking_user_id``);
+  the ``includes`` objects and partial errors go beside them (``includes-NNNNN.jsonl``,
+  ``errors-NNNNN.jsonl``); the run is committed with a ``_manifest.json``, which is also the XCom.
+  Downstream tasks read it with :func:`airflow_provider_xlikes.output.iter_records`,
+  ``iter_includes`` and ``iter_errors``.
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from airflow.sdk import Asset, BaseOperator, ObjectStoragePath
 from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, Endpoint
 from airflow_provider_xlikes.exceptions import XComTooLargeError, XLikeNotAppliedError, XValidationError
 from airflow_provider_xlikes.hooks.x import XHook
-from airflow_provider_xlikes.io import (
+from airflow_provider_xlikes.output import (
     COMPRESSIONS,
+    DEFAULT_OUTPUT_FORMAT,
     DEFAULT_PART_RECORDS,
+    OUTPUT_FORMATS,
     Compression,
-    JsonLinesWriter,
+    OutputWriter,
     RunKey,
     as_storage_path,
     asset_uri,
@@ -170,7 +175,9 @@ class BaseXListingOperator(BaseXOperator):
     :param output_path: ``ObjectStoragePath`` or URI (templated), e.g. ``s3://aws_default@bucket/likes``;
         ``None`` returns the records as XCom.
     :param output_conn_id: storage connection when the URI names none.
-    :param compression: ``None`` or ``"gzip"``.
+    :param output_format: ``"jsonl"`` (JSON Lines, default) or ``"parquet"`` (extra ``[parquet]``;
+        nested fields kept as structs and lists, see :mod:`airflow_provider_xlikes.output.parquet`).
+    :param compression: ``None`` or ``"gzip"`` (Parquet: ``None`` is snappy).
     :param part_records: records per part file (default 5,000).
     :param xcom_max_bytes: without ``output_path``, the most JSON the task may put into XCom:
         ``"auto"`` (default: 1 MiB, or no limit where the XCom backend keeps values in object
@@ -195,6 +202,7 @@ class BaseXListingOperator(BaseXOperator):
         join_includes: bool = False,
         output_path: ObjectStoragePath | str | None = None,
         output_conn_id: str | None = None,
+        output_format: str = DEFAULT_OUTPUT_FORMAT,
         compression: Compression = None,
         part_records: int = DEFAULT_PART_RECORDS,
         xcom_max_bytes: int | Literal["auto"] | None = "auto",
@@ -213,6 +221,7 @@ class BaseXListingOperator(BaseXOperator):
         self.join_includes = join_includes
         self.output_path = output_path
         self.output_conn_id = output_conn_id
+        self.output_format = output_format
         self.compression = compression
         self.part_records = part_records
         self.xcom_max_bytes = xcom_max_bytes
@@ -243,6 +252,8 @@ class BaseXListingOperator(BaseXOperator):
                 validate_names(endpoint, argument, value)
         if not isinstance(self.join_includes, bool):
             raise XValidationError("join_includes", self.join_includes, "True or False")
+        if self.output_format not in OUTPUT_FORMATS:
+            raise XValidationError("output_format", self.output_format, OUTPUT_FORMATS)
         if self.compression not in COMPRESSIONS:
             raise XValidationError("compression", self.compression, "None or 'gzip'")
         if self.part_records is None or validate_positive("part_records", self.part_records) is None:
@@ -366,9 +377,10 @@ class BaseXListingOperator(BaseXOperator):
         return records
 
     def _collect_to_storage(self, context: Context, source_id: str, location: ObjectStoragePath) -> dict[str, Any]:
-        writer = JsonLinesWriter(
+        writer = OutputWriter(
             location,
             RunKey.from_context(context),
+            output_format=self.output_format,
             part_records=self.part_records,
             compression=self.compression,
         )
@@ -379,7 +391,10 @@ class BaseXListingOperator(BaseXOperator):
             total = writer.record_count
             for page in self._pages(source_id, collected=writer.record_count, pagination_token=writer.next_token):
                 closed = writer.write_page(
-                    self._records(page, source_id), errors=page.errors, next_token=page.next_token
+                    self._records(page, source_id),
+                    errors=page.errors,
+                    includes=page.includes,
+                    next_token=page.next_token,
                 )
                 total += len(page.data)
                 self._log_page(source_id, page, total)
@@ -389,10 +404,11 @@ class BaseXListingOperator(BaseXOperator):
             manifest = writer.commit(self._manifest_metadata(context, source_id, started_at, complete, writer))
         self._clear_checkpoint(context)
         self.log.info(
-            "Committed %d records in %d file(s), %d pages, %d partial errors: %s",
+            "Committed %d records in %d file(s), %d pages, %d include objects, %d partial errors: %s",
             manifest["record_count"],
             len(manifest["files"]),
             manifest["pages"],
+            manifest["includes"],
             manifest["errors"],
             manifest["manifest"],
         )
@@ -400,7 +416,7 @@ class BaseXListingOperator(BaseXOperator):
         return manifest
 
     def _manifest_metadata(
-        self, context: Context, source_id: str, started_at: str, complete: bool, writer: JsonLinesWriter
+        self, context: Context, source_id: str, started_at: str, complete: bool, writer: OutputWriter
     ) -> dict[str, Any]:
         dag_run = context.get("dag_run")
 

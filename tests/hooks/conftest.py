@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
@@ -75,3 +78,55 @@ def connect(monkeypatch, tmp_path, waiter) -> Callable[..., XHook]:
         )
 
     return _connect
+
+
+# ----------------------------------------------------------------- a server that is not like X
+Body = bytes | Callable[[dict[str, list[str]]], bytes]
+
+
+class HostileServer:
+    """``HostileServer(body)``: every GET answers 200 with ``body`` (bytes, or a function of the query)."""
+
+    def __init__(self, body: Body) -> None:
+        self.body = body
+        self.queries: list[dict[str, list[str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+                server.queries.append(query)
+                payload = server.body(query) if callable(server.body) else server.body
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., tuple[HostileServer, XHook]]]:
+    servers: list[HostileServer] = []
+
+    def start(body: Body, **extra: Any) -> tuple[HostileServer, XHook]:
+        server = HostileServer(body)
+        servers.append(server)
+        conn = {"conn_type": "x", "host": server.url, "password": "hostile-test-token", "extra": extra}
+        monkeypatch.setenv("AIRFLOW_CONN_X_HOSTILE", json.dumps(conn))
+        return server, XHook("x_hostile", retry=HttpRetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.02))
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from recorded import RECORDED, academictwitter, all_listing_recordings
 
 from airflow_provider_xlikes import Page, RateLimit
+from airflow_provider_xlikes.pages import IncludesIndex, join_includes
 
 RECORDINGS = all_listing_recordings()
 
@@ -61,3 +64,18 @@ def test_includes_posts_is_read_like_includes_tweets() -> None:
         {"data": [{"id": "1"}], "includes": {"posts": [{"id": "9", "text": "x"}]}, "meta": {"result_count": 1}}
     )
     assert page.included_tweets == [{"id": "9", "text": "x"}]
+
+
+def test_joining_a_recorded_page_leaves_no_included_user_out() -> None:
+    """One recorded page includes the author of a referenced post only: it is joined to that post."""
+    checked = 0
+    for recording in RECORDINGS:
+        if "liked_tweets" not in recording.url + recording.source or not recording.body.get("includes"):
+            continue
+        page = Page.from_payload(recording.body)
+        index = IncludesIndex(page)
+        joined = json.dumps([join_includes("tweets", post, index) for post in page.data])
+        left_out = [u["id"] for u in page.included_users if f'"id": "{u["id"]}"' not in joined]
+        assert left_out == [], recording.source
+        checked += len(page.included_users)
+    assert checked >= 40

@@ -14,13 +14,6 @@ from typing import Any
 import pytest
 
 from airflow_provider_xlikes.exceptions import XValidationError
-from airflow_provider_xlikes.io import (
-    MANIFEST_FORMAT,
-    STAGING_DIR,
-    find_manifests,
-    iter_manifest_records,
-    read_manifest,
-)
 from airflow_provider_xlikes.operators.likes import (
     XCOM_MAX_BYTES,
     XLikedTweetsOperator,
@@ -28,6 +21,15 @@ from airflow_provider_xlikes.operators.likes import (
     XLikingUsersOperator,
     XUnlikeOperator,
     output_asset,
+)
+from airflow_provider_xlikes.output import (
+    MANIFEST_FORMAT,
+    STAGING_DIR,
+    find_manifests,
+    iter_errors,
+    iter_includes,
+    iter_records,
+    read_manifest,
 )
 
 HEADER = """
@@ -181,7 +183,7 @@ XLikingUsersOperator(
     assert len(manifest["files"]) == 4  # 250 records a part, cut at page boundaries: 300, 300, 300, 100
     assert all(f.startswith(f"file://{out}/dag_id=") and f.endswith(".jsonl.gz") for f in manifest["files"])
 
-    records = list(iter_manifest_records(read_manifest(manifest["manifest"])))
+    records = list(iter_records(read_manifest(manifest["manifest"])))
     ids = [r["id"] for r in records]
     assert ids == truth  # same ids, same order (newest like first), no duplicates
     assert len(set(ids)) == len(ids)
@@ -226,7 +228,7 @@ XLikingUsersOperator(
     assert result.state == "success"
     manifest = result.xcom("collect")
     assert all(f.startswith(f"s3://aws_default@{s3_bucket}/likes/liking_users/dag_id=") for f in manifest["files"])
-    records = list(iter_manifest_records(manifest))
+    records = list(iter_records(manifest))
     assert [r["id"] for r in records] == bearer.admin.likers(posts[333])
     assert manifest["record_count"] == 333
     # pinned posts that were found are joined; the deleted ones are partial errors, counted and kept
@@ -236,7 +238,7 @@ XLikingUsersOperator(
     missing = [r for r in records if "pinned_tweet_id" in r and "includes" not in r]
     assert missing
     assert manifest["errors"] >= len({r["pinned_tweet_id"] for r in missing})
-    errors = list(iter_manifest_records(manifest, errors=True))
+    errors = list(iter_errors(manifest))
     assert len(errors) == manifest["errors"]
     assert {r["pinned_tweet_id"] for r in missing} <= {str(e.get("resource_id") or e.get("value")) for e in errors}
     # staging is gone from the bucket; the manifest is found by a reader listing the location
@@ -263,7 +265,7 @@ XLikedTweetsOperator(
     )
     assert result.state == "success"
     manifest = result.xcom("collect")
-    records = list(iter_manifest_records(manifest))
+    records = list(iter_records(manifest))
     assert [r["id"] for r in records] == user_ctx.admin.liked(user_ctx.user_id)
     assert manifest["user_id"] == user_ctx.user_id
     assert all(r["liking_user_id"] == user_ctx.user_id for r in records)
@@ -272,20 +274,20 @@ XLikedTweetsOperator(
 
 def test_rerun_of_the_same_task_instance_replaces_its_output(bearer: Any, tmp_path: Path) -> None:
     """A retry (same dag_id/run_id/task_id/map_index) overwrites its own output: no duplicates."""
-    from airflow_provider_xlikes.io import JsonLinesWriter, RunKey
+    from airflow_provider_xlikes.output import OutputWriter, RunKey
 
     posts = featured(bearer)
     key = RunKey("d", "r", "t")
-    stale = JsonLinesWriter(tmp_path, key, part_records=2).open()
+    stale = OutputWriter(tmp_path, key, part_records=2).open()
     stale.write_page([{"id": "stale"}] * 5, next_token="x")  # a crashed first attempt
     stale.abort()
     from airflow_provider_xlikes.hooks.x import XHook
 
-    with JsonLinesWriter(tmp_path, key, part_records=2) as writer:
+    with OutputWriter(tmp_path, key, part_records=2) as writer:
         for page in XHook().iter_liking_users(posts[7], max_results=3):
             writer.write_page(page.data, errors=page.errors, next_token=page.next_token)
         manifest = writer.commit()
-    assert [r["id"] for r in iter_manifest_records(manifest)] == bearer.admin.likers(posts[7])
+    assert [r["id"] for r in iter_records(manifest)] == bearer.admin.likers(posts[7])
 
 
 # --------------------------------------------------------------------------- mapping and rate limits
@@ -311,7 +313,7 @@ XLikingUsersOperator.partial(
     manifests = [read_manifest(m) for m in find_manifests(out)]
     assert sorted(m["tweet_id"] for m in manifests) == sorted(posts.values())
     assert sorted(m["run"]["map_index"] for m in manifests) == [0, 1, 2, 3]
-    table = [r for m in manifests for r in iter_manifest_records(m)]
+    table = [r for m in manifests for r in iter_records(m)]
     by_post: dict[str, list[str]] = {}
     for record in table:
         by_post.setdefault(record["liked_tweet_id"], []).append(record["id"])
@@ -475,7 +477,7 @@ XLikingUsersOperator(task_id="t", tweet_id={posts[7]!r}, output_path=ObjectStora
     )
     assert result.state == "success"
     manifest = result.xcom("t")
-    assert [r["id"] for r in iter_manifest_records(manifest)] == bearer.admin.likers(posts[7])
+    assert [r["id"] for r in iter_records(manifest)] == bearer.admin.likers(posts[7])
 
 
 #: the README's example, verbatim but for the bucket and the post id
@@ -517,7 +519,74 @@ def test_readme_example(user_ctx: Any, run_dag: Any, s3_bucket: str, monkeypatch
     result = run_dag(source)
     assert result.state == "success", result.states()
     likers = result.xcom("likers")
-    assert [r["id"] for r in iter_manifest_records(likers)] == user_ctx.admin.likers(post)
+    assert [r["id"] for r in iter_records(likers)] == user_ctx.admin.likers(post)
     assert likers["asset"] == f"s3://{s3_bucket}/x/liking_users"
     liked = result.xcom("liked")
     assert liked["record_count"] == len(user_ctx.admin.liked(user_ctx.user_id))
+
+
+# --------------------------------------------------------------------------- nothing the API returned is dropped
+def test_includes_are_kept_without_joining_in_files_and_in_xcom(user_ctx: Any, run_dag: Any, tmp_path: Path) -> None:
+    out = (tmp_path / "liked").as_uri()
+    result = run_dag(
+        dag_source(
+            f"""
+XLikedTweetsOperator(task_id="files", user_id={user_ctx.user_id!r}, tweet_fields=["author_id"],
+                     expansions=["author_id"], output_path={out!r}, part_records=50)
+XLikedTweetsOperator(task_id="xcom", user_id={user_ctx.user_id!r}, tweet_fields=["author_id"],
+                     expansions=["author_id"])
+"""
+        )
+    )
+    assert result.state == "success", result.states()
+    manifest = result.xcom("files")
+    records = list(iter_records(manifest))
+    assert records and all("includes" not in r for r in records)  # not joined
+    assert manifest["include_files"] and manifest["includes"] > 0
+    authors = {i.object["id"] for i in iter_includes(manifest) if i.kind == "users"}
+    assert {r["author_id"] for r in records} <= authors  # every author the API sent is kept
+    included = result.xcom("xcom", key="includes")
+    assert {u["id"] for u in included["users"]} == authors
+    assert len({u["id"] for u in included["users"]}) == len(included["users"])  # each object once in XCom
+
+
+def test_parquet_output_reads_back_with_pyarrow_to_the_same_ids(
+    x_sandbox_factory: Any, run_dag: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    sandbox = x_sandbox_factory(post_likes=["1354143047324299264:100000"], rate_limits=False)
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
+    body = ""
+    for name, fmt in (("as_json", "jsonl"), ("as_parquet", "parquet")):
+        out = (tmp_path / name).as_uri()
+        body += (
+            f'XLikingUsersOperator(task_id={name!r}, tweet_id="1354143047324299264", output_format={fmt!r}, '
+            f'user_fields=["created_at", "public_metrics"], output_path={out!r})\n'
+        )
+    result = run_dag(dag_source(body))
+    assert result.state == "success", result.states()
+    as_json, as_parquet = result.xcom("as_json"), result.xcom("as_parquet")
+    json_ids = [r["id"] for r in iter_records(as_json)]
+    parquet_ids: list[str] = []
+    for uri in as_parquet["files"]:
+        table = pq.read_table(uri.removeprefix("file://"))
+        assert table.schema.field("id").type == "string"
+        assert table.schema.field("public_metrics").type.num_fields >= 4  # nested: a struct, not text
+        parquet_ids += table.column("id").to_pylist()
+    assert len(json_ids) == 100_000
+    assert parquet_ids == json_ids
+    assert as_parquet["output_format"] == "parquet" and all(f.endswith(".parquet") for f in as_parquet["files"])
+
+
+def test_an_output_path_no_file_system_serves_fails_before_any_request(bearer: Any, run_dag: Any) -> None:
+    result = run_dag(dag_source('XLikingUsersOperator(task_id="t", tweet_id="20", output_path="ftp:/", retries=2)'))
+    assert result.states() == {("t", -1): "failed"}
+    assert requests_to(bearer, "liking_users") == 0
+
+
+def test_output_format_is_checked_when_the_dag_is_parsed() -> None:
+    with pytest.raises(XValidationError) as info:
+        XLikingUsersOperator(task_id="t", tweet_id="20", output_format="csv")
+    assert info.value.parameter == "output_format"
+    assert "parquet" in str(info.value)

@@ -1,0 +1,60 @@
+"""What a record format is: a name, a file suffix, an encoder of a part's pages, a reader of a part file.
+
+The commit protocol (:mod:`~airflow_provider_xlikes.output.writer`) never looks inside a file; a format
+never knows where its files go. A format turns the pages of one part into bytes on a stream it is
+handed, and a committed part file back into records.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any, ClassVar, Literal
+
+from airflow_provider_xlikes.exceptions import XValidationError
+
+Compression = Literal["gzip"] | None
+COMPRESSIONS: tuple[Compression, ...] = (None, "gzip")
+Record = Mapping[str, Any]
+
+
+class PartEncoder(ABC):
+    """Encodes the records of one part, page by page, to a binary stream that it does not close."""
+
+    @abstractmethod
+    def write(self, records: Sequence[Record]) -> None:
+        """Encode one page's records."""
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Write whatever is still buffered (a gzip trailer, a whole Parquet file)."""
+
+    def abort(self) -> None:  # noqa: B027 - most encoders hold nothing that needs dropping
+        """Drop what is buffered without writing it (the part is abandoned)."""
+
+
+class OutputFormat(ABC):
+    """A record format of part files: ``name`` (as in the manifest), ``suffix``, encoder and reader."""
+
+    name: ClassVar[str]
+
+    def __init__(self, compression: Compression = None) -> None:
+        if compression not in COMPRESSIONS:
+            raise XValidationError("compression", compression, "None or 'gzip'")
+        self.compression: Compression = compression
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(compression={self.compression!r})"
+
+    @property
+    @abstractmethod
+    def suffix(self) -> str:
+        """File name suffix of a part, compression included (``.jsonl.gz``, ``.parquet``)."""
+
+    @abstractmethod
+    def encoder(self, stream: IO[bytes]) -> PartEncoder:
+        """A new encoder of one part writing to ``stream``."""
+
+    @abstractmethod
+    def read(self, stream: IO[bytes]) -> Iterator[dict[str, Any]]:
+        """The records of one part file, streamed from a readable (seekable) binary file."""
