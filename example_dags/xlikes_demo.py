@@ -8,6 +8,7 @@ e.g. ``s3://aws_default@my-bucket/x``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import pendulum
@@ -68,8 +69,11 @@ with DAG(
     unlike = XUnlikeOperator(task_id="unlike", tweet_id=POSTS[1:])
 
     @task
-    def report(likers: list[dict[str, Any]], liked: dict[str, Any], unliked: dict[str, bool]) -> dict[str, Any]:
+    def report(mapped: Sequence[dict[str, Any]], liked: dict[str, Any], unliked: dict[str, bool]) -> dict[str, Any]:
         """One line per output, and the totals (also the XCom of this task)."""
+        # the mapped task's manifests, read by index: iterating the lazy sequence would ask for one
+        # item past the end (Airflow logs that as an error)
+        likers = [mapped[i] for i in range(len(mapped))]
         summary = {
             "liking_users": {m["tweet_id"]: m["record_count"] for m in likers},
             "liked_tweets": liked["record_count"],

@@ -25,9 +25,12 @@ def main() -> int:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
         XLIKES_DEMO_OUTPUT=OUTPUT.as_uri(),
+        # dag.test() runs Airflow's execution API in process through starlette's TestClient, whose
+        # deprecation notice is Airflow's to fix, not a problem of the demo
+        PYTHONWARNINGS="ignore::UserWarning:fastapi.testclient",
     )
-    HOME.mkdir(exist_ok=True)
-    OUTPUT.mkdir(exist_ok=True)
+    HOME.mkdir(parents=True, exist_ok=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
     posts = "1354143047324299264:333,1460323737035677698:2500,1519781379172495360:7"
     with start_sandbox(post_likes=posts.split(","), me_likes=420) as sandbox:

@@ -8,7 +8,8 @@ PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+# -qq: errors only (pip otherwise repeats warnings about index locations of the machine's pip config)
+"$VENV/bin/python" -m pip install -qq --disable-pip-version-check --upgrade pip
 # A constraints file pins the whole tested set (like Airflow's own constraints): reproducible, and
 # no resolver backtracking (unconstrained, pip spends minutes on aiobotocore/s3fs versions).
 PYVER="$("$VENV/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
@@ -16,4 +17,4 @@ CONSTRAINTS=()
 if [ -f "constraints/test-py$PYVER.txt" ]; then
   CONSTRAINTS=(-c "constraints/test-py$PYVER.txt")
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]" "${CONSTRAINTS[@]}"
+"$VENV/bin/python" -m pip install -qq --disable-pip-version-check -e ".[test]" "${CONSTRAINTS[@]}"

@@ -32,3 +32,6 @@ def test_the_demo_writes_every_output_with_a_manifest(tmp_path) -> None:
                 ids += [json.loads(line)["id"] for line in handle]
         assert len(ids) == len(set(ids)) == manifest["record_count"]
     assert "liking_users" in run.stdout
+    # a successful run shows a newcomer nothing that reads as a failure
+    shown = (run.stdout + run.stderr).splitlines()
+    assert [line for line in shown if "[error" in line or "[warning" in line or "Traceback" in line] == []

@@ -21,6 +21,7 @@ import tenacity
 
 from airflow_provider_xlikes.endpoints import Endpoint
 from airflow_provider_xlikes.exceptions import (
+    FORBIDDEN_REASONS,
     XApiError,
     XAuthError,
     XBadRequestError,
@@ -101,7 +102,7 @@ def error_from_response(response: requests.Response, *, endpoint: str, auth_type
     if status == 401:
         return XAuthError(status, hint=f"auth_type {auth_type!r} was not accepted", **kwargs)
     if status == 403:
-        if reason not in ("unsupported-authentication", "client-forbidden", "usage-capped"):
+        if reason not in FORBIDDEN_REASONS:
             reason = "forbidden"
         working: tuple[str, ...] = ()
         hint = None

@@ -34,7 +34,7 @@ import msgspec
 import pendulum
 from airflow.sdk import Asset, BaseOperator, ObjectStoragePath
 
-from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, Endpoint
+from airflow_provider_xlikes.endpoints import DAY_SECONDS, LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, Endpoint
 from airflow_provider_xlikes.exceptions import XComTooLargeError, XLikeNotAppliedError, XValidationError
 from airflow_provider_xlikes.hooks.x import XHook
 from airflow_provider_xlikes.output import (
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 #: bytes of JSON a listing may put into XCom by default (``xcom_max_bytes``); above it, use ``output_path``
 XCOM_MAX_BYTES = 1024 * 1024
 #: likes (or unlikes) per user per 24 hours (X's limit); one task never sends more
-LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds == 24 * 3600)
+LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds == DAY_SECONDS)
 #: XCom backends that keep values in object storage: no size limit by default
 OBJECT_STORAGE_XCOM_BACKENDS = ("XComObjectStorageBackend",)
 
