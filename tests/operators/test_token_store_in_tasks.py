@@ -81,6 +81,7 @@ def api_client(airflow_db: None, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "x" * 64)  # long enough for HS512
     from airflow.api_fastapi.app import create_app
 
     with TestClient(create_app(apps="core")) as client:
