@@ -25,6 +25,12 @@ ID_PATTERN = r"[0-9]{1,19}"
 WINDOW_SECONDS = 15 * 60
 #: the length of the likes endpoints' second window
 DAY_SECONDS = 24 * 60 * 60
+#: OAuth 2.0 token endpoint (user tokens: ``grant_type=refresh_token``)
+OAUTH2_TOKEN_PATH = "/2/oauth2/token"  # noqa: S105 - a path, not a secret
+#: app-only bearer token endpoint (``grant_type=client_credentials``; no ``/2``)
+APP_TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path, not a secret
+#: the token endpoints by the name counters and faults use
+TOKEN_PATHS: dict[str, str] = {"oauth2_token": OAUTH2_TOKEN_PATH, "app_token": APP_TOKEN_PATH}
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,9 @@ class Endpoint:
     :param lists: the field and expansion parameters it takes.
     :param source_field: the field each collected record gets: the id it was collected for.
     :param scopes: OAuth 2.0 scopes the spec requires.
-    :param app_only: whether app-only bearer tokens are documented to work (docs and recordings;
-        the current specs allow user context only on the likes endpoints).
+    :param app_only: whether app-only bearer tokens are documented to work (docs and recordings).
+    :param spec_allows_app_only: whether the current specs list app-only auth too (only the
+        lookups: the specs allow user context only on the likes endpoints).
     :param limits: the published rate limits per user.
     """
 
@@ -109,6 +116,7 @@ class Endpoint:
     source_field: str | None = None
     scopes: tuple[str, ...] = ()
     app_only: bool = False
+    spec_allows_app_only: bool = False
     limits: tuple[RateLimitRule, ...] = ()
 
     @property
@@ -210,6 +218,7 @@ POST_LOOKUP = Endpoint(
     lists=TWEET_LISTS,
     scopes=("tweet.read", "users.read"),
     app_only=True,
+    spec_allows_app_only=True,
     limits=(RateLimitRule(900, WINDOW_SECONDS),),
 )
 USER_LOOKUP = Endpoint(
@@ -221,6 +230,7 @@ USER_LOOKUP = Endpoint(
     lists=USER_LISTS,
     scopes=("tweet.read", "users.read"),
     app_only=True,
+    spec_allows_app_only=True,
     limits=(RateLimitRule(900, WINDOW_SECONDS),),
 )
 

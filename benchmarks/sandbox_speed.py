@@ -3,7 +3,7 @@
 Pages 100,000 likers (max_results=100, 1,000 pages) with a bare ``requests.Session`` loop, first
 from the sandbox (a subprocess), then from a minimal server (also a subprocess, same uvicorn HTTP
 implementation) that serves the same 1,000 pages pre-rendered as bytes. Prints records/s of both
-and the ratio sandbox / pre-rendered (target: >= 0.8).
+and the ratio sandbox / pre-rendered (target: >= 0.85).
 
     /tmp/venv/bin/python benchmarks/sandbox_speed.py [--records 100000] [--rounds 3]
 """
@@ -105,7 +105,8 @@ def main() -> None:
         serve_static(args.serve_static[0], args.serve_static[1], args.http)
         return
 
-    config = SandboxConfig(post_likes=[str(args.records)], rate_limits=False, http=args.http)
+    # clean: exact pages of 100, as in the ratio's definition (the quirks cost nothing on this path)
+    config = SandboxConfig(post_likes=[str(args.records)], rate_limits=False, http=args.http).with_overrides(clean=True)
     with start_sandbox(config) as sandbox:
         post_id = sandbox.admin.world()["featured_posts"][0]["id"]
         token = sandbox.credentials["bearer_token"]
@@ -166,7 +167,7 @@ def main() -> None:
     print(f"sandbox:      {best_sandbox:,.0f} records/s (best of {args.rounds})")
     print(f"pre-rendered: {best_static:,.0f} records/s (best of {args.rounds})")
     print(
-        f"ratio sandbox/pre-rendered: {best_sandbox / best_static:.2f} best-of (target >= 0.80); "
+        f"ratio sandbox/pre-rendered: {best_sandbox / best_static:.2f} best-of (target >= 0.85); "
         f"per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}"
     )
 

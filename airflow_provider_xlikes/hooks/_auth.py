@@ -27,6 +27,7 @@ import requests
 import tenacity
 from requests_oauthlib import OAuth1
 
+from airflow_provider_xlikes.endpoints import APP_TOKEN_PATH, OAUTH2_TOKEN_PATH
 from airflow_provider_xlikes.exceptions import XTokenRefreshError
 from airflow_provider_xlikes.hooks.client import XAuth
 from airflow_provider_xlikes.hooks.token_store import OAuth2Tokens, TokenStore
@@ -176,7 +177,7 @@ class AppBearerAuth(XAuth):
         self._lock = threading.Lock()
 
     def _mint(self) -> str:
-        body = self._endpoint.post("/oauth2/token", {"grant_type": "client_credentials"}, basic=self._credentials)
+        body = self._endpoint.post(APP_TOKEN_PATH, {"grant_type": "client_credentials"}, basic=self._credentials)
         token = str(body["access_token"])
         self._on_secret(token)
         log.info("Obtained an app-only bearer token from /oauth2/token")
@@ -275,7 +276,7 @@ class OAuth2UserAuth(XAuth):
         if self._seed_refresh_token is None or self.store_key is None:
             raise XTokenRefreshError(
                 401,
-                endpoint="POST /2/oauth2/token",
+                endpoint=f"POST {OAUTH2_TOKEN_PATH}",
                 title="access token expired or refused and no refresh_token is configured",
                 hint="add refresh_token (and client_id) to the connection extra",
             )
@@ -296,7 +297,7 @@ class OAuth2UserAuth(XAuth):
                 basic = (self._client_id, self._client_secret)
             else:
                 data["client_id"] = self._client_id
-            body = self._endpoint.post("/2/oauth2/token", data, basic=basic)
+            body = self._endpoint.post(OAUTH2_TOKEN_PATH, data, basic=basic)
             access_token = str(body["access_token"])
             new_refresh_token = str(body.get("refresh_token") or refresh_token)
             self._on_secret(access_token)

@@ -336,8 +336,8 @@ class BaseXListingOperator(BaseXOperator):
             len(page.errors),
             quota,
         )
-        if page.errors:
-            self.log.warning(
+        if page.errors:  # normal on X (deleted posts, suspended users): kept and counted, not a failure
+            self.log.info(
                 "%s %s=%s: page %d reports %d partial error(s) (kept beside the data): %s",
                 self.endpoint.name,
                 self.endpoint.id_argument,
@@ -367,7 +367,7 @@ class BaseXListingOperator(BaseXOperator):
                     "object storage, max_records to take fewer, or a larger xcom_max_bytes"
                 )
         if errors:
-            self.log.warning("%d partial error(s) pushed to XCom key 'errors'", len(errors))
+            self.log.info("%d partial error(s) pushed to XCom key 'errors'", len(errors))
             context["ti"].xcom_push(key="errors", value=errors)
         if includes.objects:
             context["ti"].xcom_push(key="includes", value=includes.as_dict())

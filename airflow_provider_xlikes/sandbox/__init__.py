@@ -20,20 +20,29 @@ From Python (tests)::
         sb.admin.world()["featured_posts"]      # ids and liker counts
         sb.admin.likers(post_id)                # ground truth, newest first
         sb.admin.set_faults("status,count=2,status=503")
+        sb.admin.add_likes(post_id, 5)          # new likers, newest first at the head
         sb.admin.request_counts()               # per endpoint and per token fingerprint
 
-Endpoints served: ``GET /2/tweets/{id}/liking_users``, ``GET /2/users/{id}/liked_tweets``,
-``POST /2/users/{id}/likes``, ``DELETE /2/users/{id}/likes/{tweet_id}``, ``GET /2/users/me``,
+It is as strict as X by default (paging quirks at seeded rates, app-only tokens without a user,
+scopes enforced, no 24-hour headers); ``clean=True`` / ``--clean`` gives exact pages, and every
+quirk is a switch (``config.Quirks``).
+
+Endpoints served: those of ``airflow_provider_xlikes.endpoints`` (the likes listings and writes,
+``GET /2/users/me``, the count lookups ``GET /2/tweets/{id}`` and ``GET /2/users/{id}``), plus
 ``POST /2/oauth2/token`` (refresh_token grant, rotating) and ``POST /oauth2/token``
-(client_credentials). The admin API lives under ``/_sandbox/`` (no auth; not counted):
-``health``, ``world``, ``requests``, ``reset`` (POST), ``faults`` (GET/POST/DELETE), ``quirks``
-(GET/POST), ``clock`` (GET/POST ``{"advance": s}``), ``tokens``, ``rate_limits``,
-``likers/{post_id}``, ``liked/{user_id}``. Request counts are keyed per token by the non-secret
+(client_credentials). The admin API lives under ``/_sandbox/`` (no auth; not counted; see
+``admin.py``, and ``python -m airflow_provider_xlikes.sandbox admin --help`` for its command-line
+client): ``health``, ``world``, ``requests``, ``reset`` (POST), ``faults`` (GET/POST/DELETE),
+``quirks`` (GET/POST), ``clock`` (GET/POST ``{"advance": s}``), ``tokens``, ``rate_limits``,
+``likers/{post_id}`` (GET; POST/DELETE add or remove likers), ``liked/{user_id}``. Request
+counts are keyed per token by the non-secret
 fingerprint ``sha256(token).hexdigest()[:12]`` (OAuth 1.0a: of the access token; token endpoint:
 of the refresh token / Basic credentials).
 
-Behaviour choices are documented in ``app.py`` (unknown ids, app-only owner, rate-limit keys) and
-``world.py`` (how the world is derived, which listings agree).
+Modules: ``app`` (dispatch), ``routing``, ``handlers`` (access, query checks, endpoints; the
+behaviour choices where X is not pinned down), ``errors`` (the bodies), ``faults``, ``ratelimit``,
+``state``, ``admin``, ``auth``, ``render``, ``world`` (how the world is derived, which listings
+agree) and ``vocabulary`` (its static tables).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""``python -m airflow_provider_xlikes.sandbox``: run the offline X API sandbox."""
+"""``python -m airflow_provider_xlikes.sandbox``: run the offline X API sandbox; ``... admin ...``
+drives a running one (see :mod:`.admin_cli`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from airflow_provider_xlikes.sandbox.config import build_arg_parser, config_from
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:
+        from airflow_provider_xlikes.sandbox.admin_cli import main as admin_main
+
+        return admin_main(argv[1:])
     parser = build_arg_parser()
     args = parser.parse_args(argv)
     try:

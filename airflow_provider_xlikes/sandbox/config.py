@@ -9,25 +9,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
+from airflow_provider_xlikes import endpoints
+
 Naming = Literal["tweet", "post"]
 FieldParam = Literal["tweet", "post", "both"]
 PrivateLikes = Literal["empty", "403", "404", "public"]
 ErrorStyle = Literal["problem", "legacy"]
-AppOnly = Literal["allow", "refuse"]
-FaultKind = Literal["status", "reset", "slow", "malformed", "truncated", "rate_limit"]
+AppOnly = Literal["no_user", "refuse", "owner"]
+FaultKind = Literal[
+    "status", "reset", "slow", "malformed", "truncated", "rate_limit", "client_forbidden", "usage_capped"
+]
 RateLimitKey = Literal["principal", "token"]
 HttpImpl = Literal["auto", "h11", "httptools"]
 
+#: The token endpoints by name (the endpoint table holds the API's resources, not these).
+TOKEN_ENDPOINTS: dict[str, str] = endpoints.TOKEN_PATHS
 #: Endpoint names used by request counters, rate limits and faults.
-ENDPOINTS: tuple[str, ...] = (
-    "liking_users",
-    "liked_tweets",
-    "likes_create",
-    "likes_delete",
-    "users_me",
-    "oauth2_token",
-    "app_token",
-)
+ENDPOINTS: tuple[str, ...] = (*endpoints.ENDPOINTS, *TOKEN_ENDPOINTS)
+#: The paging quirks (rates) and the rate ``true`` switches each of them to.
+FULL_RATES: dict[str, float] = {"short_pages": 1.0, "empty_last_page": 1.0, "partial_errors": 0.25}
+#: The status of a fault kind when ``status`` is not given.
+FAULT_STATUS: dict[str, int] = {"client_forbidden": 403, "usage_capped": 429}
 
 #: Featured posts of the default world. The first one is the post of X's likes quickstart.
 DEFAULT_POST_LIKES: tuple[str, ...] = ("1354143047324299264:333", "1000", "7", "0")
@@ -41,26 +43,38 @@ def _check_literal(name: str, value: object, literal: Any) -> None:
 
 @dataclass
 class Quirks:
-    """Switchable behaviours of the real API (see NOTES.md); all can be changed at run time."""
+    """Switchable behaviours of the real API (see NOTES.md); all can be changed at run time.
+
+    The paging quirks are rates in [0, 1], seeded (the same pages come short on every run);
+    ``true`` is ``FULL_RATES``, ``false`` 0. ``updated({"clean": True})`` sets all three to 0.
+    """
 
     naming: Naming = "tweet"
     """Response names: documented "tweet" names (v2.159) or the 2026 "post" names (v2.167)."""
     field_param: FieldParam = "both"
     """Which of ``tweet.fields`` / ``post.fields`` the query accepts; the other one is a 400."""
-    short_pages: bool = False
-    """Pages hold fewer items than ``max_results`` and still carry ``next_token``."""
-    empty_last_page: bool = False
-    """The last page is ``{"meta": {"result_count": 0, "previous_token": ...}}`` (no ``data``)."""
-    partial_errors: bool = False
-    """Some referenced posts are deleted and some mentioned users suspended: ``errors`` in a 200."""
+    short_pages: float = 0.1
+    """Share of pages holding fewer items than ``max_results`` that still carry ``next_token``."""
+    empty_last_page: float = 0.25
+    """Share of listings whose last page is ``{"meta": {"result_count": 0, "previous_token": ...}}``."""
+    partial_errors: float = 0.05
+    """Share of referenced posts deleted and mentioned or pinned-post users suspended: ``errors`` in
+    a 200 (``true``: 0.25)."""
     error_style: ErrorStyle = "problem"
     """Body of 429 and 5xx responses: problem+json or legacy ``{"errors": [{"code", "message"}]}``."""
     rate_limit_headers_on_401: bool = False
     """Send rate-limit headers with 401 responses (the real API usually does not)."""
-    app_only: AppOnly = "allow"
-    """``refuse``: the likes GETs answer app-only bearer tokens with 403 unsupported-authentication."""
+    app_only: AppOnly = "no_user"
+    """App-only bearer tokens. ``no_user`` (docs, quickstart): ``liking_users`` and the lookups work,
+    ``liked_tweets`` gets the ``private_likes`` answer for every user (there is no user behind the
+    token), ``/2/users/me`` and the writes are 403 unsupported-authentication. ``refuse`` (the
+    specs): user context only on the likes endpoints too. ``owner`` (2021–22 recordings): the
+    token acts as its app's owner on the GETs, who sees their own likes."""
     private_likes: PrivateLikes = "empty"
     """Another user's ``liked_tweets``: empty result, 403, 404, or ``public`` (visible)."""
+    daily_limit_headers: bool = False
+    """Send ``x-user-limit-24hour-*`` headers for the 24-hour like limit (no real recording has
+    them: by default only the 429 tells that the day's 1,000 likes are spent)."""
     mutations_visible: bool = True
     """Likes made/removed through POST/DELETE change what the listings return."""
 
@@ -72,17 +86,27 @@ class Quirks:
         if isinstance(self.private_likes, int):
             self.private_likes = cast(PrivateLikes, str(self.private_likes))
         _check_literal("private_likes", self.private_likes, PrivateLikes)
+        for name, full in FULL_RATES.items():
+            value = getattr(self, name)
+            rate = (full if value else 0.0) if isinstance(value, bool) else float(value)
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be a rate between 0 and 1 (or true/false), not {value!r}")
+            setattr(self, name, rate)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def updated(self, changes: Mapping[str, Any]) -> Quirks:
-        """Return a copy with ``changes`` applied; unknown names raise ``ValueError``."""
+        """A copy with ``changes`` applied (``clean`` first); unknown names raise ``ValueError``."""
+        changes = dict(changes)
+        clean = changes.pop("clean", False)
         names = {f.name for f in dataclasses.fields(self)}
         unknown = set(changes) - names
         if unknown:
-            raise ValueError(f"unknown quirk(s) {sorted(unknown)}; known: {sorted(names)}")
-        return dataclasses.replace(self, **dict(changes))
+            raise ValueError(f"unknown quirk(s) {sorted(unknown)}; known: {sorted(names | {'clean'})}")
+        if clean:
+            changes = {**dict.fromkeys(FULL_RATES, 0.0), **changes}
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -92,14 +116,18 @@ class Fault:
     kinds: ``status`` (answer ``status``, default 503), ``reset`` (close the socket without a
     response), ``slow`` (delay ``delay`` seconds, then answer normally), ``malformed`` / ``truncated``
     (a 200 whose JSON body is broken / cut short), ``rate_limit`` (429, with rate-limit headers
-    unless ``headers`` is false). ``endpoint`` restricts it to one endpoint name (see ``ENDPOINTS``);
-    ``after`` lets that many matching requests pass first.
+    unless ``headers`` is false), ``client_forbidden`` (403 ``client-forbidden``: the app's access
+    tier lacks the endpoint), ``usage_capped`` (``usage-capped``: the monthly cap is spent; 429 as
+    reported in 2026, with rate-limit headers that still show requests left; ``status=403`` too).
+    ``endpoint`` restricts it to one endpoint name (see ``ENDPOINTS``); ``after`` lets that many
+    matching requests pass first.
     """
 
     kind: FaultKind
     count: int = 1
     endpoint: str | None = None
-    status: int = 503
+    status: int | None = None
+    """The HTTP status; default 503 for ``status`` (see ``FAULT_STATUS`` for the others)."""
     delay: float = 1.0
     headers: bool = True
     after: int = 0
@@ -110,6 +138,8 @@ class Fault:
             raise ValueError(f"unknown endpoint {self.endpoint!r}; known: {list(ENDPOINTS)}")
         if self.count < 0 or self.after < 0:
             raise ValueError("count and after must be >= 0")
+        if self.status is None:
+            self.status = FAULT_STATUS.get(self.kind, 503)
         if not 100 <= self.status <= 599:
             raise ValueError("status must be an HTTP status code")
 
@@ -193,7 +223,7 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.quirks, Mapping):
-            self.quirks = Quirks(**self.quirks)
+            self.quirks = Quirks().updated(self.quirks)
         self.faults = tuple(
             Fault.from_dict(f) if isinstance(f, Mapping) else Fault.parse(f) if isinstance(f, str) else f
             for f in self.faults
@@ -221,9 +251,10 @@ class SandboxConfig:
         return [parse_featured(str(p)) for p in self.post_likes]
 
     def with_overrides(self, **overrides: Any) -> SandboxConfig:
-        """A copy with fields replaced; ``quirks`` may be a partial dict of quirk changes."""
+        """A copy with fields replaced; ``quirks`` may be a partial dict of quirk changes, and quirk
+        names (and ``clean=True``: the paging quirks off) may be given directly."""
         quirks = overrides.pop("quirks", None)
-        quirk_names = {f.name for f in dataclasses.fields(Quirks)}
+        quirk_names = {f.name for f in dataclasses.fields(Quirks)} | {"clean"}
         quirk_changes = {k: overrides.pop(k) for k in list(overrides) if k in quirk_names}
         if isinstance(quirks, Mapping):
             quirk_changes = {**quirks, **quirk_changes}
@@ -268,6 +299,21 @@ def _bool_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup, name: 
     )
 
 
+def _rate_flag(group: argparse._ArgumentGroup, name: str, help_text: str) -> None:
+    flag = name.replace("_", "-")
+    default = Quirks.__dataclass_fields__[name].default
+    group.add_argument(
+        f"--{flag}",
+        dest=name,
+        nargs="?",
+        type=float,
+        const=FULL_RATES[name],
+        metavar="RATE",
+        help=f"{help_text} (share 0..1; default {default}, bare flag {FULL_RATES[name]})",
+    )
+    group.add_argument(f"--no-{flag}", dest=name, action="store_const", const=0.0, help=argparse.SUPPRESS)
+
+
 def build_arg_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``python -m airflow_provider_xlikes.sandbox``."""
     p = argparse.ArgumentParser(
@@ -307,15 +353,19 @@ def build_arg_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"accepted {name.replace('_', ' ')}")
     p.add_argument("--public-client", action="store_true", help="OAuth 2.0 public client (no secret)")
     q = p.add_argument_group("quirks (also switchable at run time: POST /_sandbox/quirks)")
+    q.add_argument("--clean", action="store_const", const=True, help="paging quirks off: exact pages")
     q.add_argument("--naming", choices=get_args(Naming))
     q.add_argument("--field-param", choices=get_args(FieldParam))
-    _bool_flag(q, "short_pages", "pages shorter than max_results that carry next_token")
-    _bool_flag(q, "empty_last_page", "end listings with an empty page holding only previous_token")
-    _bool_flag(q, "partial_errors", "deleted referenced posts / suspended users: errors in a 200")
+    _rate_flag(q, "short_pages", "pages shorter than max_results that carry next_token")
+    _rate_flag(q, "empty_last_page", "listings ending with an empty page holding only previous_token")
+    _rate_flag(q, "partial_errors", "deleted referenced posts / suspended users: errors in a 200")
     q.add_argument("--error-style", choices=get_args(ErrorStyle), help="body shape of 429 and 5xx")
     _bool_flag(q, "rate_limit_headers_on_401", "send rate-limit headers with 401")
-    q.add_argument("--app-only", choices=get_args(AppOnly), help="app-only bearer on the likes GETs")
+    q.add_argument(
+        "--app-only", choices=get_args(AppOnly), help="app-only bearer tokens: no_user (default), refuse, owner"
+    )
     q.add_argument("--private-likes", choices=get_args(PrivateLikes), help="other users' liked_tweets")
+    _bool_flag(q, "daily_limit_headers", "send x-user-limit-24hour-* headers (default off)")
     _bool_flag(q, "mutations_visible", "POST/DELETE likes change the listings")
     p.add_argument(
         "--fault",
@@ -337,7 +387,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     if args.config:
         with open(args.config, encoding="utf-8") as fh:
             base = json.load(fh)
-    quirk_names = {f.name for f in dataclasses.fields(Quirks)}
+    quirk_names = {f.name for f in dataclasses.fields(Quirks)} | {"clean"}
     quirks = dict(base.pop("quirks", {}) or {})
     skip = {"config", "fault", "ready_file", "quiet", "public_client"}
     for key, value in vars(args).items():

@@ -51,9 +51,10 @@ class AdminClient:
         counts = self.request_counts()
         return int(counts["total"] if endpoint is None else counts["by_endpoint"].get(endpoint, 0))
 
-    def reset(self) -> None:
-        """Counters, rate limits, faults, quirks, likes mutations, tokens and clock back to start."""
-        self._post("reset")
+    def reset(self, **quirks: Any) -> dict[str, Any]:
+        """Counters, rate limits, faults, quirks, likes, tokens and clock back to start; then the
+        ``quirks`` changes, e.g. ``reset(clean=True)`` (paging quirks off); returns the quirks."""
+        return dict(self._post("reset", quirks)["quirks"])
 
     def set_faults(self, *faults: Fault | Mapping[str, Any] | str, replace: bool = True) -> list[dict[str, Any]]:
         """Install faults (``Fault``, dict or ``"kind,key=value"`` strings); ``replace`` drops others."""
@@ -83,6 +84,19 @@ class AdminClient:
     def likers(self, post_id: str, limit: int = 10000) -> list[str]:
         """Ground truth: ids of the users who like ``post_id``, newest first (small lists only)."""
         return list(self._get(f"likers/{post_id}", limit=limit)["ids"])
+
+    def add_likes(self, post_id: str, count: int | None = None, user_ids: list[str] | None = None) -> list[str]:
+        """``count`` new likers (or the users ``user_ids``) like ``post_id`` now: they head its
+        listing, newest first; returns their ids, newest first."""
+        payload = {"count": count} if user_ids is None else {"user_ids": list(user_ids)}
+        return list(self._post(f"likers/{post_id}", payload)["added"])
+
+    def remove_likes(self, post_id: str, count: int | None = None, user_ids: list[str] | None = None) -> list[str]:
+        """The ``count`` newest likers (or the users ``user_ids``) unlike ``post_id``; returns them."""
+        payload = {"count": count} if user_ids is None else {"user_ids": list(user_ids)}
+        r = self.session.delete(f"{self.url}/_sandbox/likers/{post_id}", json=payload, timeout=self.timeout)
+        r.raise_for_status()
+        return list(r.json()["removed"])
 
     def liked(self, user_id: str, limit: int = 10000) -> list[str]:
         """Ground truth: ids of the posts ``user_id`` likes, newest first (small lists only)."""

@@ -6,25 +6,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_xlikes.sandbox.world import (
-    CONTEXT_ANNOTATIONS,
-    LOCATIONS,
-    PLACES,
-    POST_OFF,
-    WORDS,
-    PostCore,
-    World,
-    iso,
-    mix64,
-    t_co,
-)
+from airflow_provider_xlikes import _spec
+from airflow_provider_xlikes.sandbox.errors import not_found
+from airflow_provider_xlikes.sandbox.vocabulary import CONTEXT_ANNOTATIONS, LOCATIONS, PLACES, WORDS
+from airflow_provider_xlikes.sandbox.world import POST_OFF, PostCore, World, chance, iso, mix64, t_co
 
 Obj = dict[str, Any]
 
-USER_EXPANSION_ALIASES = {"pinned_post_id": "pinned_tweet_id", "most_recent_post_id": "most_recent_tweet_id"}
-TWEET_EXPANSION_ALIASES = {
-    "referenced_posts": "referenced_tweets.id",
-    "edit_history_post_ids": "edit_history_tweet_ids",
+#: the "post" spelling of each expansion with a "tweet" counterpart -> the "tweet" one (used internally)
+TWEET_NAME_OF_EXPANSION: dict[str, str] = {
+    post: tweet for kind in ("user_expansions", "tweet_expansions") for tweet, post in _spec.COUNTERPARTS[kind]
 }
 USER_FIELD_ORDER = (
     "created_at",
@@ -76,11 +67,6 @@ POST_FIELD_ORDER = (
 )
 
 
-def problem_base(naming: str) -> str:
-    """Problem type URI prefix: ``api.twitter.com`` for the tweet naming, ``api.x.com`` for post."""
-    return "https://api.x.com/2/problems/" if naming == "post" else "https://api.twitter.com/2/problems/"
-
-
 @dataclass
 class Includes:
     """Collects expanded objects in first-seen order, deduplicated, plus partial errors."""
@@ -106,7 +92,8 @@ class Renderer:
         self,
         world: World,
         naming: str,
-        partial_errors: bool,
+        partial_errors: float,
+        visible: bool = True,
         user_fields: frozenset[str] = frozenset(),
         tweet_fields: frozenset[str] = frozenset(),
         media_fields: frozenset[str] = frozenset(),
@@ -118,13 +105,13 @@ class Renderer:
         self.naming = naming
         self.post_naming = naming == "post"
         self.partial = partial_errors
+        self.visible = visible
         self.user_extra = [f for f in USER_FIELD_ORDER if f in user_fields]
         self.tweet_extra = [f for f in POST_FIELD_ORDER if f in tweet_fields]
         self.media_fields = media_fields
         self.poll_fields = poll_fields
         self.place_fields = place_fields
         self.now = time.time() if now is None else now
-        self.problems = problem_base(naming)
 
     # --- users ------------------------------------------------------------------------------------
     def pinned(self, user: int) -> tuple[str, int | None] | None:
@@ -133,7 +120,7 @@ class Renderer:
         if post is None:
             return None
         h = self.w.user_hash(user)
-        if self.partial and user != self.w.me and h % 7 == 0:
+        if user != self.w.me and chance(h >> 3, self.partial):
             return str(POST_OFF - 2 - (h >> 3) % 10**16), None
         return self.w.ids.post_id(post), post
 
@@ -206,7 +193,7 @@ class Renderer:
                     "following_count": (h >> 13) % 3000,
                     ("post_count" if self.post_naming else "tweet_count"): (h >> 17) % 40_000,
                     "listed_count": (h >> 21) % 400,
-                    "like_count": w.liked_count(user),
+                    "like_count": w.liked_count(user, self.visible),
                 }
                 if self.post_naming:
                     pm["media_count"] = (h >> 25) % 900
@@ -295,7 +282,7 @@ class Renderer:
             elif f == "possibly_sensitive":
                 d["possibly_sensitive"] = h % 50 == 7
             elif f == "public_metrics":
-                likes = w.like_count_metric(index)
+                likes = w.liker_count(index, self.visible)
                 d["public_metrics"] = {
                     ("repost_count" if self.post_naming else "retweet_count"): (h >> 3) % (likes // 4 + 2),
                     "reply_count": (h >> 7) % (likes // 8 + 2),
@@ -455,7 +442,7 @@ class Renderer:
         """User expansions (liking_users, users/me)."""
         pinned = "pinned_tweet_id" in expansions
         recent = "most_recent_tweet_id" in expansions
-        affil = "affiliation.user_id" in expansions or "affiliation" in expansions
+        affil = "affiliation.user_id" in expansions
         for u in users:
             if pinned or recent:
                 p = self.pinned(u)
@@ -485,18 +472,11 @@ class Renderer:
                     if m.user is not None:
                         inc.users[m.user] = None
                     else:
-                        inc.error(
-                            ("entities.mentions.username", m.username),
-                            {
-                                "value": m.username,
-                                "detail": f"User has been suspended: [{m.username}].",
-                                "title": "Forbidden",
-                                "resource_type": "user",
-                                "parameter": "entities.mentions.username",
-                                "resource_id": m.username,
-                                "type": self.problems + "resource-not-found",
-                            },
-                        )
+                        # as seen: title "Forbidden" with type resource-not-found
+                        parameter = "entities.mentions.username"
+                        detail = f"User has been suspended: [{m.username}]."
+                        found = not_found(self.naming, "user", parameter, m.username, "Forbidden", detail)
+                        inc.error((parameter, m.username), found)
             if "edit_history_tweet_ids" in e:
                 inc.posts[p] = None
             if core.ref_type is not None and core.ref_id is not None:
@@ -521,18 +501,7 @@ class Renderer:
                 inc.places[core.place] = None
 
     def _not_found(self, inc: Includes, parameter: str, value: str, resource_type: str) -> None:
-        inc.error(
-            (parameter, value),
-            {
-                "value": value,
-                "detail": f"Could not find {resource_type} with {parameter}: [{value}].",
-                "title": "Not Found Error",
-                "resource_type": resource_type,
-                "parameter": parameter,
-                "resource_id": value,
-                "type": self.problems + "resource-not-found",
-            },
-        )
+        inc.error((parameter, value), not_found(self.naming, resource_type, parameter, value))
 
     def includes(self, inc: Includes) -> Obj:
         """The ``includes`` object (keys only for non-empty lists, as the real API)."""
@@ -552,5 +521,4 @@ class Renderer:
 
 def canonical_expansions(names: frozenset[str]) -> frozenset[str]:
     """Map the "post" spellings of expansions onto the "tweet" ones used internally."""
-    aliases = {**USER_EXPANSION_ALIASES, **TWEET_EXPANSION_ALIASES}
-    return frozenset(aliases.get(n, n) for n in names)
+    return frozenset(TWEET_NAME_OF_EXPANSION.get(n, n) for n in names)

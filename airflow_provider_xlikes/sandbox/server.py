@@ -15,9 +15,10 @@ from typing import Any
 
 import uvicorn
 
-from airflow_provider_xlikes.sandbox.app import TRANSPORTS, SandboxApp
+from airflow_provider_xlikes.sandbox.app import SandboxApp
 from airflow_provider_xlikes.sandbox.config import SandboxConfig
 from airflow_provider_xlikes.sandbox.connections import conn_json
+from airflow_provider_xlikes.sandbox.faults import TRANSPORTS
 
 
 def _tracking(base: Any) -> type[asyncio.Protocol]:

@@ -3,7 +3,9 @@
 Nothing here holds a listing in memory. Every user and post is a pure function of ``(seed, index)``
 and the i-th liker of a post is a pure function of ``(seed, post, i)``: an affine permutation of the
 user universe, so likers of one post are distinct and a page is computed on demand. The only state
-is a small overlay of likes made or removed through the API by the authenticated user ("me").
+is a small overlay per changed listing (:class:`Overlay`): likes made or removed through the API by
+the authenticated user ("me") and through the admin API (likers added to or removed from a post).
+The static tables the world draws names and words from are in :mod:`.vocabulary`.
 
 Index layout (ids are derived from indices by invertible affine maps, so ``index_of(id)`` is O(1)):
 
@@ -16,18 +18,28 @@ Consistency: the authenticated user's likes and the likers of the featured posts
 the two listings (a user listed as a liker of a featured post has that post in their liked list,
 and my liked posts list me among their likers). For two derived users/ordinary posts the listings
 are derived independently (the real API does not promise agreement either: protected accounts,
-deleted posts); the admin ground truth reports exactly what each listing serves.
+deleted posts); the admin ground truth reports exactly what each listing serves. A like added or
+removed after start (by the API or the admin API) changes both listings of the pair.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import msgspec
+
+from airflow_provider_xlikes.sandbox.vocabulary import (
+    FIRST_NAMES,
+    HASHTAGS,
+    LAST_NAMES,
+    NAME_SUFFIXES,
+    PLACES,
+    WORDS,
+)
 
 M64 = (1 << 64) - 1
 TWITTER_EPOCH_MS = 1288834974657
@@ -81,6 +93,11 @@ class AffinePerm:
                 x -= n
 
 
+def chance(h: int, rate: float) -> bool:
+    """Whether a seeded event of probability ``rate`` happens for the hash ``h``."""
+    return rate > 0 and h % 1_000_000 < rate * 1_000_000
+
+
 def iso(epoch_seconds: int) -> str:
     """ISO-8601 with milliseconds, as the API writes it: ``2021-01-26T18:40:40.000Z``."""
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch_seconds))
@@ -88,205 +105,6 @@ def iso(epoch_seconds: int) -> str:
 
 def snowflake_seconds(id_value: int) -> int:
     return ((id_value >> 22) + TWITTER_EPOCH_MS) // 1000
-
-
-# --- vocabulary -------------------------------------------------------------------------------------
-
-FIRST_NAMES: tuple[tuple[str, str], ...] = (
-    ("Ada", "ada"),
-    ("Zoë", "zoe"),
-    ("José", "jose"),
-    ("Mei", "mei"),
-    ("Søren", "soren"),
-    ("Aiko", "aiko"),
-    ("Omar", "omar"),
-    ("Priya", "priya"),
-    ("Lena", "lena"),
-    ("Kwame", "kwame"),
-    ("Chloé", "chloe"),
-    ("Ivan", "ivan"),
-    ("Fatima", "fatima"),
-    ("Luca", "luca"),
-    ("Nia", "nia"),
-    ("Mateo", "mateo"),
-    ("Hana", "hana"),
-    ("Tomás", "tomas"),
-    ("Yara", "yara"),
-    ("Erik", "erik"),
-    ("Amara", "amara"),
-    ("Jun", "jun"),
-    ("Olga", "olga"),
-    ("Ravi", "ravi"),
-    ("Sofía", "sofia"),
-    ("Noah", "noah"),
-    ("Aylin", "aylin"),
-    ("Kofi", "kofi"),
-    ("Elif", "elif"),
-    ("Diego", "diego"),
-    ("Maya", "maya"),
-    ("Björn", "bjorn"),
-    ("さくら", "sakura"),
-    ("Дмитрий", "dmitri"),
-    ("Grace", "grace"),
-    ("Liam", "liam"),
-    ("Ana", "ana"),
-    ("Yusuf", "yusuf"),
-    ("Ines", "ines"),
-    ("Kai", "kai"),
-)
-LAST_NAMES: tuple[tuple[str, str], ...] = (
-    ("Lovelace", "lovelace"),
-    ("Nakamura", "nakamura"),
-    ("García", "garcia"),
-    ("Okafor", "okafor"),
-    ("Jensen", "jensen"),
-    ("Rossi", "rossi"),
-    ("Chen", "chen"),
-    ("Müller", "muller"),
-    ("Singh", "singh"),
-    ("Kowalski", "kowalski"),
-    ("Haddad", "haddad"),
-    ("Silva", "silva"),
-    ("Novak", "novak"),
-    ("Mensah", "mensah"),
-    ("Dubois", "dubois"),
-    ("Ivanova", "ivanova"),
-    ("Yilmaz", "yilmaz"),
-    ("Park", "park"),
-    ("O'Brien", "obrien"),
-    ("Fernández", "fernandez"),
-    ("Kim", "kim"),
-    ("Andersen", "andersen"),
-    ("Moreau", "moreau"),
-    ("Abebe", "abebe"),
-    ("Tanaka", "tanaka"),
-    ("Costa", "costa"),
-    ("Nguyen", "nguyen"),
-    ("Schmidt", "schmidt"),
-    ("Lindqvist", "lindqvist"),
-    ("Banda", "banda"),
-    ("Petrov", "petrov"),
-    ("Rahman", "rahman"),
-)
-NAME_SUFFIXES: tuple[str, ...] = ("", "", "", "", "", "", " 🌊", " ✨", " 📚", " (she/her)", " 🇧🇷", " 🚀")
-_WORDS_TEXT = """
-the a data pipeline sandbox likes api rate limit token page morning coffee build ship test
-deploy weekend release bug fix feature team open source python airflow schedule graph chart
-query stream batch cloud storage metric dashboard alert latency cache index shard replica
-cluster node worker queue retry backoff window cursor offset record field schema json yaml
-config secret vault audit review merge branch commit tag version docs guide tutorial thread
-reply quote share follow today tomorrow yesterday finally really great small huge fast slow
-simple clean honest curious happy learning writing reading building debugging shipping planning
-waiting thinking
-"""
-WORDS: tuple[str, ...] = tuple(_WORDS_TEXT.split())
-HASHTAGS: tuple[str, ...] = (
-    "DataEngineering",
-    "Python",
-    "ApacheAirflow",
-    "OpenSource",
-    "DevRel",
-    "100DaysOfCode",
-    "TechTwitter",
-    "MondayMotivation",
-    "BuildInPublic",
-    "API",
-)
-SOURCES: tuple[str, ...] = ("Twitter Web App", "Twitter for iPhone", "Twitter for Android", "TweetDeck")
-CONTEXT_ANNOTATIONS: tuple[tuple[tuple[str, str, str], tuple[str, str]], ...] = (
-    (
-        ("46", "Business Taxonomy", "Categories within Brand Verticals that narrow down the scope of Brands"),
-        ("1557696940178935808", "Gaming Business"),
-    ),
-    (("47", "Brand", "Brands and Companies"), ("10045225402", "Twitter")),
-    (
-        ("65", "Interests and Hobbies Vertical", "Top level interests and hobbies groupings"),
-        ("847544972781826048", "Technology"),
-    ),
-    (
-        ("66", "Interests and Hobbies Category", "A grouping of interests and hobbies entities"),
-        ("1280545227919626240", "Data science"),
-    ),
-    (
-        ("131", "Unified Twitter Taxonomy", "A taxonomy view into the Semantic Core knowledge graph"),
-        ("848920371311001600", "Technology"),
-    ),
-)
-PLACES: tuple[dict[str, object], ...] = (
-    {
-        "id": "0073b76548e5984f",
-        "full_name": "Sydney, New South Wales",
-        "name": "Sydney",
-        "country": "Australia",
-        "country_code": "AU",
-        "place_type": "city",
-        "bbox": [150.520928608, -34.1183470085, 151.343020992, -33.578140996],
-    },
-    {
-        "id": "01a9a39529b27f36",
-        "full_name": "Manhattan, NY",
-        "name": "Manhattan",
-        "country": "United States",
-        "country_code": "US",
-        "place_type": "city",
-        "bbox": [-74.026675, 40.683935, -73.910408, 40.877483],
-    },
-    {
-        "id": "5e02a0f0d91c76d2",
-        "full_name": "İstanbul, Türkiye",
-        "name": "İstanbul",
-        "country": "Türkiye",
-        "country_code": "TR",
-        "place_type": "city",
-        "bbox": [28.632104, 40.802734, 29.421254, 41.239907],
-    },
-    {
-        "id": "457b4814b4240d87",
-        "full_name": "London, England",
-        "name": "London",
-        "country": "United Kingdom",
-        "country_code": "GB",
-        "place_type": "city",
-        "bbox": [-0.187894, 51.483718, -0.109978, 51.5164655],
-    },
-    {
-        "id": "09f6a7707f18e0b1",
-        "full_name": "Nairobi, Kenya",
-        "name": "Nairobi",
-        "country": "Kenya",
-        "country_code": "KE",
-        "place_type": "city",
-        "bbox": [36.650938, -1.444471, 37.103887, -1.163522],
-    },
-    {
-        "id": "9d63050d3d33d32f",
-        "full_name": "São Paulo, Brasil",
-        "name": "São Paulo",
-        "country": "Brasil",
-        "country_code": "BR",
-        "place_type": "city",
-        "bbox": [-46.826039, -24.008814, -46.365052, -23.356792],
-    },
-    {
-        "id": "0a3e119020705b64",
-        "full_name": "東京都 中央区",
-        "name": "中央区",
-        "country": "日本",
-        "country_code": "JP",
-        "place_type": "city",
-        "bbox": [139.7574, 35.6545, 139.7939, 35.6978],
-    },
-    {
-        "id": "3b77caf94bfc81fe",
-        "full_name": "Berlin, Deutschland",
-        "name": "Berlin",
-        "country": "Deutschland",
-        "country_code": "DE",
-        "place_type": "city",
-        "bbox": [13.088304, 52.338079, 13.760909, 52.675323],
-    },
-)
-LOCATIONS: tuple[str, ...] = (*tuple(str(p["full_name"]) for p in PLACES), "Earth", "the internet", "🌍")
 
 
 class _NameTables:
@@ -349,6 +167,47 @@ class PostCore:
     poll: bool = False
     place: int | None = None
     h: int = 0
+
+
+Source = Literal["api", "admin"]
+
+
+@dataclass(slots=True)
+class Overlay:
+    """The likes added and removed after start in one listing (a post's likers, a user's likes).
+
+    ``added``: items liked since start, newest first; ``hidden``: base positions no longer liked.
+    Each change remembers its source: ``api`` (POST/DELETE likes, shown only while the
+    ``mutations_visible`` quirk is on) or ``admin`` (the world changing, always shown).
+    """
+
+    added: list[int] = field(default_factory=list)
+    sources: dict[int, Source] = field(default_factory=dict)
+    hidden: dict[int, Source] = field(default_factory=dict)
+
+    def add(self, item: int, base_pos: int | None, source: Source) -> bool:
+        if item in self.sources or (base_pos is not None and base_pos not in self.hidden):
+            return False
+        self.added.insert(0, item)
+        self.sources[item] = source
+        return True
+
+    def remove(self, item: int, base_pos: int | None, source: Source) -> bool:
+        if item in self.sources:
+            self.added.remove(item)
+            del self.sources[item]
+            return True
+        if base_pos is not None and base_pos not in self.hidden:
+            self.hidden[base_pos] = source
+            return True
+        return False
+
+    def view(self, visible: bool) -> tuple[list[int], Collection[int]]:
+        """(added items, hidden positions), without the API's changes unless ``visible``."""
+        if visible:
+            return self.added, self.hidden
+        added = [item for item in self.added if self.sources[item] != "api"]
+        return added, {pos for pos, source in self.hidden.items() if source != "api"}
 
 
 class Ids:
@@ -477,15 +336,16 @@ class World:
         self._featured_perms = [AffinePerm(self.n_users, self._salt_likes ^ (k * 31 + 7)) for k in range(f)]
         self._perm_cache: dict[int, AffinePerm] = {}
         self._user_basic_cache: dict[int, tuple[str, str, str]] = {}
-        self._post_cache: dict[tuple[int, bool], PostCore] = {}
+        self._post_cache: dict[tuple[int, float], PostCore] = {}
         self.reset_mutations()
 
     # --- mutations --------------------------------------------------------------------------------
     def reset_mutations(self) -> None:
-        self.generation = getattr(self, "generation", 0) + 1  # bumped by every change of the overlay
-        self.my_added: list[int] = []  # newest first
-        self.my_hidden: set[int] = set()  # base positions of my liked list no longer liked
-        self.post_state: dict[int, str] = {}  # post index -> "added" | "removed" (me as a liker)
+        """Forget every like made or removed after start (through the API or the admin API)."""
+        self.generation = getattr(self, "generation", 0) + 1  # bumped by every change of an overlay
+        self.post_likers: dict[int, Overlay] = {}  # post -> changes of its likers
+        self.user_likes: dict[int, Overlay] = {}  # user -> changes of their liked posts
+        self._fresh: dict[int, int] = {}  # post -> next permutation position for admin-added likers
 
     def _my_base_pos(self, post: int) -> int | None:
         if post < self.ord_start or self.me_likes == 0:
@@ -493,34 +353,70 @@ class World:
         k = self._me_perm.inv(post - self.ord_start)
         return k if k < self.me_likes else None
 
-    def i_like(self, post: int) -> bool:
-        if post in self.my_added:
-            return True
-        pos = self._my_base_pos(post)
-        return pos is not None and pos not in self.my_hidden
+    def _liker_pos(self, post: int, user: int) -> int | None:
+        """Where ``user`` sits among the base likers of ``post``; None when not one of them."""
+        count = self.base_liker_count(post)
+        slot = self._me_base_slot(post, count)
+        if user == self.me:
+            return slot
+        if not 0 <= user < self.n_users:
+            return None
+        k = self._liker_perm(post).inv(user)
+        if k >= count:
+            return None
+        return k + 1 if slot is not None and k >= slot else k
 
-    def like(self, post: int) -> None:
-        """The authenticated user likes ``post`` (no-op when already liked)."""
-        if self.i_like(post):
-            return
-        self.generation += 1
-        pos = self._my_base_pos(post)
-        if pos is not None:
-            self.my_hidden.add(pos)
-        self.my_added.insert(0, post)
-        self.post_state[post] = "added"
+    def _liked_pos(self, user: int, post: int) -> int | None:
+        """Where ``post`` sits in the base liked list of ``user``; None when not in it."""
+        featured = self._featured_liked(user)
+        if post < self.n_featured:
+            return featured.index(post) if post in featured else None
+        if post < self.ord_start:
+            return None
+        k = self._liked_perm(user).inv(post - self.ord_start)
+        return len(featured) + k if k < self._derived_liked_count(user) else None
 
-    def unlike(self, post: int) -> None:
-        """The authenticated user unlikes ``post`` (no-op when not liked)."""
-        self.generation += 1
-        if post in self.my_added:
-            self.my_added.remove(post)
-            self.post_state[post] = "removed"
-            return
-        pos = self._my_base_pos(post)
-        if pos is not None and pos not in self.my_hidden:
-            self.my_hidden.add(pos)
-            self.post_state[post] = "removed"
+    def _overlay(self, overlays: dict[int, Overlay], key: int) -> Overlay:
+        overlay = overlays.get(key)
+        if overlay is None:
+            overlay = overlays[key] = Overlay()
+        return overlay
+
+    def like(self, user: int, post: int, source: Source = "api") -> bool:
+        """``user`` likes ``post`` now (head of both listings); False when both already said so."""
+        changed = self._overlay(self.post_likers, post).add(user, self._liker_pos(post, user), source)
+        changed |= self._overlay(self.user_likes, user).add(post, self._liked_pos(user, post), source)
+        if changed:
+            self.generation += 1
+        return changed
+
+    def unlike(self, user: int, post: int, source: Source = "api") -> bool:
+        """``user`` no longer likes ``post``; False (no-op) when neither listing had it."""
+        changed = self._overlay(self.post_likers, post).remove(user, self._liker_pos(post, user), source)
+        changed |= self._overlay(self.user_likes, user).remove(post, self._liked_pos(user, post), source)
+        if changed:
+            self.generation += 1
+        return changed
+
+    def add_likers(self, post: int, count: int) -> list[int]:
+        """``count`` users who never liked ``post`` like it now; returns them newest first."""
+        perm, start = self._liker_perm(post), self.base_liker_count(post)
+        position = self._fresh.get(post, start)  # positions >= the base count are not base likers
+        added: list[int] = []
+        while len(added) < count and position < self.n_users:
+            user = perm.fwd(position)
+            position += 1
+            if self.like(user, post, "admin"):
+                added.append(user)
+        self._fresh[post] = position
+        return added[::-1]
+
+    def remove_likers(self, post: int, count: int) -> list[int]:
+        """The ``count`` newest likers of ``post`` unlike it; returns them."""
+        removed = self.likers(post, 0, count)
+        for user in removed:
+            self.unlike(user, post, "admin")
+        return removed
 
     # --- likers of a post -------------------------------------------------------------------------
     def base_liker_count(self, post: int) -> int:
@@ -555,23 +451,21 @@ class World:
             return None
         return mix64(self._salt_likes ^ post ^ 0xABCDEF) % (count + 1)
 
-    def _liker_view(self, post: int, visible: bool) -> tuple[list[int], int, set[int], int | None, int]:
-        """(top, base length, hidden base positions, my base slot, derived count)."""
+    def _liker_view(self, post: int, visible: bool) -> tuple[list[int], int, Collection[int], int | None]:
+        """(likers added since start, base length, hidden base positions, my base slot)."""
         count = self.base_liker_count(post)
         slot = self._me_base_slot(post, count)
-        base_len = count + (slot is not None)
-        state = self.post_state.get(post) if visible else None
-        top = [self.me] if state == "added" else []
-        hidden = {slot} if (state is not None and slot is not None) else set()
-        return top, base_len, hidden, slot, count
+        overlay = self.post_likers.get(post)
+        top, hidden = overlay.view(visible) if overlay is not None else ([], ())
+        return top, count + (slot is not None), hidden, slot
 
     def liker_count(self, post: int, visible: bool = True) -> int:
-        top, base_len, hidden, _, _ = self._liker_view(post, visible)
+        top, base_len, hidden, _ = self._liker_view(post, visible)
         return len(top) + base_len - len(hidden)
 
     def likers(self, post: int, offset: int, count: int, visible: bool = True) -> list[int]:
         """User indices of likers ``offset .. offset+count`` of ``post``, newest like first."""
-        top, base_len, hidden, slot, _ = self._liker_view(post, visible)
+        top, base_len, hidden, slot = self._liker_view(post, visible)
         perm = self._liker_perm(post)
         if slot is None and not top and not hidden:
             a, b, n = perm.a, perm.b, perm.n
@@ -618,10 +512,13 @@ class World:
             perm = self._perm_cache[key] = AffinePerm(self.ord_size, self._salt_likes ^ (user * 0x1B873593))
         return perm
 
+    def _liked_view(self, user: int, visible: bool) -> tuple[list[int], Collection[int]]:
+        overlay = self.user_likes.get(user)
+        return overlay.view(visible) if overlay is not None else ([], ())
+
     def liked_count(self, user: int, visible: bool = True) -> int:
-        if user == self.me and visible:
-            return len(self.my_added) + self.me_likes - len(self.my_hidden)
-        return len(self._featured_liked(user)) + self._derived_liked_count(user)
+        top, hidden = self._liked_view(user, visible)
+        return len(top) + len(self._featured_liked(user)) + self._derived_liked_count(user) - len(hidden)
 
     def liked(self, user: int, offset: int, count: int, visible: bool = True) -> list[int]:
         """Post indices ``offset .. offset+count`` liked by ``user``, newest like first."""
@@ -638,9 +535,8 @@ class World:
             for x in perm.iter_from(pos - nf):
                 yield ord_start + x
 
-        if user == self.me and visible:
-            return _page(self.my_added, derived_len, self.my_hidden, base_iter, offset, count)
-        return _page([], nf + derived_len, set(), base_iter, offset, count)
+        top, hidden = self._liked_view(user, visible)
+        return _page(top, nf + derived_len, hidden, base_iter, offset, count)
 
     # --- users ------------------------------------------------------------------------------------
     def user_hash(self, user: int) -> int:
@@ -719,7 +615,7 @@ class World:
             return post - self.n_featured
         return mix64(self._salt_post ^ (post * 0x27D4EB2F) ^ 1) % self.n_users
 
-    def post(self, index: int, partial_errors: bool = False) -> PostCore:
+    def post(self, index: int, partial_errors: float = 0.0) -> PostCore:
         """The post with index ``index`` (cached, bounded)."""
         key = (index, partial_errors)
         cached = self._post_cache.get(key)
@@ -735,7 +631,7 @@ class World:
         p = self.ord_start + h % self.ord_size
         return p if p != avoid else self.ord_start + (p + 1 - self.ord_start) % self.ord_size
 
-    def _make_post(self, index: int, partial_errors: bool) -> PostCore:
+    def _make_post(self, index: int, partial_errors: float) -> PostCore:
         h = mix64(self._salt_post ^ (index * 0x165667B1))
         h2, h3, h4 = mix64(h ^ 2), mix64(h ^ 3), mix64(h ^ 4)
         post_id = self.ids.post_id(index)
@@ -763,7 +659,7 @@ class World:
         else:
             ref = -1
         if core.ref_type is not None:
-            deleted = partial_errors and h3 % 4 == 0
+            deleted = chance(h3, partial_errors)
             if deleted:
                 core.ref_id = str(POST_OFF - 1 - h3 % 10**16)
                 core.ref_index = None
@@ -795,7 +691,7 @@ class World:
             core.hashtags.append((s, e, tag))
         if h3 % 5 == 1:
             add(" cc ")
-            if partial_errors and (h3 >> 20) % 2 == 0:
+            if chance(h3 >> 20, partial_errors):
                 uname = "suspended_" + str((h3 >> 24) % 100000)
                 s, e = add("@" + uname)
                 core.mentions.append(Mention(s, e, uname, None))
@@ -822,18 +718,11 @@ class World:
         core.text = "".join(parts)
         return core
 
-    def like_count_metric(self, post: int, visible: bool = True) -> int:
-        """``public_metrics.like_count``: likers, plus likes by protected accounts (ordinary posts)."""
-        n = self.liker_count(post, visible)
-        if post >= self.n_featured:
-            n += mix64(self._salt_post ^ post ^ 0x51) % (n // 10 + 3)
-        return n
-
 
 def _page(
     top: list[int],
     base_len: int,
-    hidden: set[int],
+    hidden: Collection[int],
     base_iter: Callable[[int], Iterator[int]],
     offset: int,
     count: int,

@@ -7,11 +7,16 @@ Installed with the provider, so DAG and hook tests can use these fixtures withou
     (per xdist worker: each worker gets its own server on a free port).
 ``x_sandbox`` (function scope)
     The session sandbox, reset through the admin API before the test (counters, rate limits,
-    faults, quirks, likes mutations, tokens and clock back to their start state).
+    faults, quirks, likes mutations, tokens and clock back to their start state). The marker
+    ``@pytest.mark.x_sandbox(clean=True, **quirks)`` changes quirks after the reset: ``clean``
+    switches the paging quirks off (exact pages), other names set quirks (``app_only="owner"``).
 ``x_sandbox_factory`` (function scope)
     ``x_sandbox_factory(**config_overrides) -> SandboxProcess`` starts a dedicated sandbox with
-    ``SandboxConfig`` fields (quirk names may be given directly, e.g. ``naming="post"``);
-    all are stopped at teardown.
+    ``SandboxConfig`` fields (quirk names may be given directly, e.g. ``naming="post"``, and
+    ``clean=True``); all are stopped at teardown.
+
+The sandbox is as strict as X by default: short pages, empty last pages and partial errors come
+at seeded rates, an app-only token has no user behind it, scopes are enforced (see the README).
 
 Example::
 
@@ -22,6 +27,9 @@ Example::
 
     def test_outage(x_sandbox_factory):
         sb = x_sandbox_factory(faults=["status,count=3,status=503"], window_seconds=2)
+
+    @pytest.mark.x_sandbox(clean=True)
+    def test_exact_pages(x_sandbox): ...
 
 This module is import-light: the sandbox (and ``requests``) are imported when a fixture is used.
 """
@@ -37,6 +45,15 @@ if TYPE_CHECKING:
     from airflow_provider_xlikes.sandbox.process import SandboxProcess
 
 
+MARKER = "x_sandbox"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(clean=False, **quirks): quirk changes applied to x_sandbox after its reset"
+    )
+
+
 @pytest.fixture(scope="session")
 def x_sandbox_session() -> Iterator[SandboxProcess]:
     """A default sandbox subprocess shared by the session (one per xdist worker)."""
@@ -50,9 +67,10 @@ def x_sandbox_session() -> Iterator[SandboxProcess]:
 
 
 @pytest.fixture
-def x_sandbox(x_sandbox_session: SandboxProcess) -> SandboxProcess:
-    """The session sandbox, reset to its start state before the test."""
-    x_sandbox_session.admin.reset()
+def x_sandbox(x_sandbox_session: SandboxProcess, request: pytest.FixtureRequest) -> SandboxProcess:
+    """The session sandbox, reset to its start state before the test (then the marker's quirks)."""
+    marker = request.node.get_closest_marker(MARKER)
+    x_sandbox_session.admin.reset(**(marker.kwargs if marker else {}))
     return x_sandbox_session
 
 

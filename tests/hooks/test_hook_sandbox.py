@@ -24,6 +24,7 @@ AUTH_TYPES = ["bearer", "bearer_keys", "oauth2_user", "oauth1_user"]
 
 
 # ---------------------------------------------------------------------------------------- paging
+@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
 @pytest.mark.parametrize("auth_type", AUTH_TYPES)
 def test_pages_a_1000_item_listing_in_pages_of_100_without_loss_or_duplicate(x_sandbox, connect, auth_type) -> None:
     hook = connect(x_sandbox, auth_type)
@@ -38,6 +39,7 @@ def test_pages_a_1000_item_listing_in_pages_of_100_without_loss_or_duplicate(x_s
     assert x_sandbox.admin.total_requests("liking_users") == 10
 
 
+@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
 def test_max_records_stops_early_without_an_extra_request(x_sandbox, connect) -> None:
     hook = connect(x_sandbox)
     post = featured(x_sandbox, 1000)
@@ -46,6 +48,7 @@ def test_max_records_stops_early_without_an_extra_request(x_sandbox, connect) ->
     assert x_sandbox.admin.total_requests("liking_users") == 3  # 100 + 100 + 50, no fourth
 
 
+@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
 def test_a_listing_resumes_from_a_cursor_in_another_process(x_sandbox, connect) -> None:
     hook = connect(x_sandbox)
     post = featured(x_sandbox, 1000)
@@ -337,6 +340,7 @@ def test_a_confidential_client_with_a_wrong_secret_is_refused(x_sandbox, connect
     assert "not-the-secret" not in str(info.value)
 
 
+@pytest.mark.x_sandbox(daily_limit_headers=True)  # the sandbox sends no 24-hour headers by default
 def test_the_24_hour_like_window_is_tracked_and_waited_for(x_sandbox, connect, waiter) -> None:
     from airflow_provider_xlikes.hooks.client import DAILY_SUFFIX
     from airflow_provider_xlikes.rate_limits import RateLimit
@@ -360,7 +364,7 @@ def test_a_deferring_waiter_stops_at_a_cursor_and_another_hook_resumes_without_l
     from airflow_provider_xlikes import DeferringWaiter
     from airflow_provider_xlikes.exceptions import XRateLimitWait
 
-    sandbox = x_sandbox_factory(window_seconds=2)
+    sandbox = x_sandbox_factory(window_seconds=2, clean=True)  # exact pages: 75 requests, 750 records
     post = featured(sandbox, 1000)
     hook = connect(sandbox)
     hook.client.waiter = DeferringWaiter(max_sleep=0.0)

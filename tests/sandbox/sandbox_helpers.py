@@ -74,9 +74,51 @@ def _spec(naming: str) -> dict[str, Any]:
     return json.loads(SPECS[naming].read_text(encoding="utf-8"))
 
 
+def _check(naming: str, schema: dict[str, Any], body: Any) -> None:
+    """Draft 7 validation of ``body`` against ``schema``, its $refs resolved in the spec."""
+    jsonschema.Draft7Validator({**schema, "components": _spec(naming)["components"]}).validate(body)
+
+
 def validate(naming: str, path: str, method: str, body: Any) -> None:
     """Validate a 200 body against the operation's response schema ($refs resolved in the spec)."""
     spec = _spec(naming)
     schema = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
-    root = {**schema, "components": spec["components"]}
-    jsonschema.Draft7Validator(root).validate(body)
+    _check(naming, schema, body)
+    for problem in body.get("errors", []) if isinstance(body, dict) else []:
+        assert validate_problem(naming, problem), f"partial error of a type the spec does not describe: {problem}"
+
+
+def validate_problem(naming: str, problem: dict[str, Any]) -> bool:
+    """Validate a problem against the schema its ``type`` maps to (JSON Schema validators ignore
+    OpenAPI's ``discriminator``, so the base ``Problem`` alone checks almost nothing). Returns
+    False when the spec does not describe the type at all (v2.167 lists 9 types, not
+    ``about:blank``, ``unsupported-authentication``, ``client-forbidden`` or ``usage-capped``)."""
+    mapping = _spec(naming)["components"]["schemas"]["Problem"]["discriminator"]["mapping"]
+    ref = mapping.get(problem.get("type", ""))
+    if ref is None:
+        return False
+    _check(naming, {"$ref": ref}, problem)
+    return True
+
+
+def validate_response(naming: str, path: str, method: str, response: requests.Response) -> str | None:
+    """Validate any response of ``method path`` against the spec of ``naming``: a 200 against its
+    schema, an error against the default response of its content type. Legacy bodies
+    ``{"errors": [{"code", "message"}]}`` are checked item by item against ``Error`` (the spec
+    describes the item as if it were the body). Returns the problem type the spec does not
+    describe, if any (the body is then unchecked), else None."""
+    body = response.json()
+    if response.status_code == 200:
+        validate(naming, path, method, body)
+        return None
+    responses = _spec(naming)["paths"][path][method]["responses"]
+    content = responses.get(str(response.status_code), responses["default"])["content"]
+    if response.headers["content-type"].startswith("application/problem+json"):
+        if not validate_problem(naming, body):
+            return str(body["type"])
+        _check(naming, content["application/problem+json"]["schema"], body)
+        return None
+    assert set(body) == {"errors"} and body["errors"], body
+    for item in body["errors"]:
+        _check(naming, content["application/json"]["schema"], item)
+    return None

@@ -70,10 +70,22 @@ def test_quickstart_liking_users(x_sandbox):
     assert body["data"] and body["meta"]["result_count"] == len(body["data"]) and body["meta"]["next_token"]
     for user in body["data"]:
         assert set(user) == {"id", "name", "username", "created_at", "verified"}
-    assert [u["id"] for u in body["data"]] == x_sandbox.admin.likers("1354143047324299264")[:100]
+    ids = [u["id"] for u in body["data"]]  # a page may come short (the default quirks)
+    assert len(ids) >= 50 and ids == x_sandbox.admin.likers("1354143047324299264")[: len(ids)]
 
 
-def test_quickstart_liked_tweets(x_sandbox):
+def test_quickstart_liked_tweets_with_an_app_token_gets_what_private_likes_get(x_sandbox):
+    """An app-only token has no user behind it, and likes are private since 2024: the call works
+    (200) and, by default, comes back empty, as another user's likes do."""
+    status, body = run_curl(intended(CURLS[1]), x_sandbox.url, x_sandbox.credentials["bearer_token"])
+    assert (status, body) == (200, {"meta": {"result_count": 0}})
+    x_sandbox.admin.set_quirks(private_likes="404")
+    status, body = run_curl(intended(CURLS[1]), x_sandbox.url, x_sandbox.credentials["bearer_token"])
+    assert status == 404 and body["type"].endswith("/resource-not-found")
+
+
+@pytest.mark.x_sandbox(app_only="owner", clean=True)  # the 2021–22 behaviour: the app acts as its owner
+def test_quickstart_liked_tweets_as_recorded_in_2021(x_sandbox):
     status, body = run_curl(intended(CURLS[1]), x_sandbox.url, x_sandbox.credentials["bearer_token"])
     assert status == 200
     assert body["meta"]["result_count"] == 10 == len(body["data"]) and body["meta"]["next_token"]
@@ -136,12 +148,12 @@ def test_tweepy_paginator_liking_users_sees_what_direct_calls_see(x_sandbox):
         max_results=100,
         **{"user.fields": "created_at", "expansions": "pinned_tweet_id"},
     )
-    assert len(pages) == len(direct) == 10
-    for page, body in zip(pages, direct):
-        assert [u.data for u in page.data] == body["data"]
-        assert [t.data for t in page.includes["tweets"]] == body["includes"]["tweets"]
+    assert len(pages) == len(direct) >= 10  # the default quirks: short pages, maybe an empty last one
+    for page, body in zip(pages, direct, strict=True):
+        assert [u.data for u in page.data or []] == body.get("data", [])
+        assert [t.data for t in page.includes.get("tweets", [])] == body.get("includes", {}).get("tweets", [])
         assert page.meta == body["meta"]
-    assert [u.id for p in pages for u in p.data] == [int(i) for i in x_sandbox.admin.likers(post)]
+    assert [u.id for p in pages for u in p.data or []] == [int(i) for i in x_sandbox.admin.likers(post)]
 
 
 def test_tweepy_oauth1_liked_tweets_like_unlike_and_me(x_sandbox):
@@ -169,6 +181,7 @@ def test_tweepy_oauth1_liked_tweets_like_unlike_and_me(x_sandbox):
     assert me not in x_sandbox.admin.likers(post)
 
 
+@pytest.mark.x_sandbox(clean=True)  # a full page of 5
 def test_tweepy_oauth2_user_token_and_errors(x_sandbox):
     client = make_client(x_sandbox, bearer_token=x_sandbox.credentials["oauth2_access_token"])
     me = x_sandbox.user_id

@@ -26,6 +26,7 @@ def refresh(sandbox, refresh_token: str, public: bool = False) -> requests.Respo
     )
 
 
+@pytest.mark.x_sandbox(clean=True)  # exact pages
 @pytest.mark.parametrize("auth_type", ["bearer", "oauth2_user", "oauth1_user"])
 def test_liking_users_pages_match_ground_truth_for_every_auth_type(x_sandbox, auth_type):
     client = Client(x_sandbox, auth_type)
@@ -122,6 +123,7 @@ def test_a_token_of_one_post_is_rejected_for_another(x_sandbox, client):
     assert any(ch.isupper() for ch in token) or len(token) > 30
 
 
+@pytest.mark.x_sandbox(daily_limit_headers=True)
 @pytest.mark.parametrize("auth_type", ["oauth2_user", "oauth1_user"])
 def test_like_and_unlike_change_both_listings(x_sandbox, auth_type):
     client = Client(x_sandbox, auth_type)
@@ -333,23 +335,29 @@ def test_rate_limit_window_boundary(x_sandbox_factory):
     assert int(r.headers["x-rate-limit-reset"]) > reset_at
 
 
-def test_likes_have_15_minute_and_24_hour_limits(x_sandbox_factory):
-    sandbox = x_sandbox_factory(window_seconds=0.05)  # 24 h window: 4.8 s
+@pytest.mark.parametrize("daily_headers", [False, True])
+def test_likes_have_15_minute_and_24_hour_limits(x_sandbox_factory, daily_headers):
+    """No recording shows ``x-user-limit-24hour-*``: by default only a 429 whose 15-minute window
+    still has room tells that the day's 1,000 likes are spent; the headers are a switch."""
+    sandbox = x_sandbox_factory(window_seconds=0.05, daily_limit_headers=daily_headers)  # 24 h window: 4.8 s
     client = Client(sandbox, "oauth2_user")
     me, post = sandbox.user_id, featured(sandbox, 7)
     ok = 0
     deadline = time.time() + 4.0
     while time.time() < deadline:
         r = client.request("POST", f"/2/users/{me}/likes", json={"tweet_id": post})
+        assert ("x-user-limit-24hour-limit" in r.headers) == daily_headers
         if r.status_code == 429:
-            if r.headers["x-user-limit-24hour-remaining"] == "0":
+            if r.headers["x-rate-limit-remaining"] != "0":  # not the 15-minute window: the day's
                 break
             time.sleep(0.01)
             continue
         assert r.status_code == 200
         ok += 1
     assert ok == 1000
-    assert r.status_code == 429 and r.headers["x-user-limit-24hour-limit"] == "1000"
+    assert r.status_code == 429 and r.json()["title"] == "Too Many Requests"
+    if daily_headers:
+        assert r.headers["x-user-limit-24hour-limit"] == "1000" and r.headers["x-user-limit-24hour-remaining"] == "0"
 
 
 def test_request_counters_by_endpoint_and_token(x_sandbox):

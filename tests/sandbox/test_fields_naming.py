@@ -55,6 +55,7 @@ def test_post_fields_is_an_alias_of_tweet_fields(x_sandbox, user_client):
     assert a == b and "lang" in a["data"][0]
 
 
+@pytest.mark.x_sandbox(clean=True)  # no deleted pinned posts
 def test_pinned_tweet_expansion_builds_deduplicated_includes(x_sandbox, client):
     post = featured(x_sandbox, 1000)
     body = client.liking_users(
@@ -70,6 +71,7 @@ def test_pinned_tweet_expansion_builds_deduplicated_includes(x_sandbox, client):
         assert by_id[t["author_id"]]["pinned_tweet_id"] == t["id"]  # the pinned post is the user's own
 
 
+@pytest.mark.x_sandbox(clean=True)  # no partial errors
 def test_liked_tweets_expansions(x_sandbox, user_client):
     me = x_sandbox.user_id
     items = []

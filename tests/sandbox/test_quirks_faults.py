@@ -11,7 +11,7 @@ from sandbox_helpers import Client, featured
 
 
 def test_short_pages_still_deliver_everything(x_sandbox, client):
-    x_sandbox.admin.set_quirks(short_pages=True)
+    x_sandbox.admin.set_quirks(clean=True, short_pages=True)
     post = featured(x_sandbox, 1000)
     items, bodies = client.page_all(f"/2/tweets/{post}/liking_users", max_results=100)
     assert [u["id"] for u in items] == x_sandbox.admin.likers(post)
@@ -22,7 +22,7 @@ def test_short_pages_still_deliver_everything(x_sandbox, client):
 
 
 def test_empty_last_page_has_only_previous_token(x_sandbox, client):
-    x_sandbox.admin.set_quirks(empty_last_page=True)
+    x_sandbox.admin.set_quirks(clean=True, empty_last_page=True)
     post = featured(x_sandbox, 333)
     items, bodies = client.page_all(f"/2/tweets/{post}/liking_users", max_results=100)
     assert len(items) == 333 and len(bodies) == 5
@@ -32,11 +32,13 @@ def test_empty_last_page_has_only_previous_token(x_sandbox, client):
     assert "next_token" in bodies[-2]["meta"]
 
 
-def test_default_last_page_has_no_next_token(x_sandbox, client):
+@pytest.mark.x_sandbox(clean=True)  # exact pages
+def test_clean_last_page_has_no_next_token(x_sandbox, client):
     _, bodies = client.page_all(f"/2/tweets/{featured(x_sandbox, 333)}/liking_users")
     assert len(bodies) == 4 and "next_token" not in bodies[-1]["meta"]
 
 
+@pytest.mark.x_sandbox(clean=True)
 def test_partial_errors_in_a_200(x_sandbox, user_client):
     me = x_sandbox.user_id
     params = {"expansions": "referenced_tweets.id,entities.mentions.username", "tweet.fields": "referenced_tweets"}
@@ -89,10 +91,12 @@ def test_app_only_refused_for_the_gets(x_sandbox, client, user_client):
         body = r.json()
         assert body["type"] == "https://api.twitter.com/2/problems/unsupported-authentication"
         assert "OAuth 2.0 User Context" in body["detail"]
+    assert client.get(f"/2/tweets/{post}").status_code == 200  # the lookups allow app-only in the specs
     assert user_client.liking_users(post).status_code == 200
     assert Client(x_sandbox, "oauth1_user").liking_users(post).status_code == 200
 
 
+@pytest.mark.x_sandbox(clean=True)  # exact pages
 @pytest.mark.parametrize(("mode", "status"), [("empty", 200), ("403", 403), ("404", 404), ("public", 200)])
 def test_private_likes(x_sandbox, user_client, mode, status):
     x_sandbox.admin.set_quirks(private_likes=mode)
@@ -123,8 +127,9 @@ def test_reset_restores_quirks_and_mutations(x_sandbox, user_client):
     user_client.request("POST", f"/2/users/{me}/likes", json={"tweet_id": post})
     x_sandbox.admin.set_quirks(naming="post", short_pages=True)
     x_sandbox.admin.reset()
-    assert x_sandbox.admin.quirks()["naming"] == "tweet" and not x_sandbox.admin.quirks()["short_pages"]
+    assert x_sandbox.admin.quirks()["naming"] == "tweet" and x_sandbox.admin.quirks()["short_pages"] == 0.1
     assert len(x_sandbox.admin.likers(post)) == 7
+    assert x_sandbox.admin.reset(clean=True)["short_pages"] == 0.0
 
 
 def test_bad_quirk_or_fault_is_rejected_by_admin(x_sandbox):

@@ -83,6 +83,12 @@ def test_cli_flags_for_quirks_and_faults():
         "--field-param",
         "tweet",
         "--short-pages",
+        "--clean",
+        "--partial-errors",
+        "0.5",
+        "--app-only",
+        "owner",
+        "--daily-limit-headers",
         "--private-likes",
         "404",
         "--fault",
@@ -96,6 +102,9 @@ def test_cli_flags_for_quirks_and_faults():
         quirks = requests.get(url + "/_sandbox/quirks", timeout=10).json()
         assert quirks["naming"] == "post" and quirks["field_param"] == "tweet" and quirks["short_pages"]
         assert quirks["private_likes"] == "404"
+        # --clean switches the paging quirks off; the ones given explicitly win
+        assert (quirks["short_pages"], quirks["empty_last_page"], quirks["partial_errors"]) == (1.0, 0.0, 0.5)
+        assert quirks["app_only"] == "owner" and quirks["daily_limit_headers"]
         assert "client_secret" not in conns["oauth2_user"]["extra"] and conns["bearer"]["password"] == "tok-1"
         assert requests.get(url + "/_sandbox/faults", timeout=10).json()["faults"][0]["status"] == 504
         r = requests.get(f"{url}/2/users/me", headers={"Authorization": "Bearer tok-1"}, timeout=10)
@@ -139,7 +148,7 @@ def test_in_thread_variant():
 
 @pytest.mark.slow
 def test_memory_is_flat_while_paging_a_million_likes(x_sandbox_factory):
-    sandbox = x_sandbox_factory(post_likes="1000000", rate_limits=False)
+    sandbox = x_sandbox_factory(post_likes="1000000", rate_limits=False, clean=True)  # exact pages
     post = featured(sandbox, 1_000_000)
     proc = psutil.Process(sandbox.pid)
     session = requests.Session()
