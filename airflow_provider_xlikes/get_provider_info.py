@@ -100,6 +100,9 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.operators.likes"]}
         ],
         "hooks": [{"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.hooks.x"]}],
+        "triggers": [
+            {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.triggers.likes"]}
+        ],
         "connection-types": [
             {
                 "connection-type": "x",

@@ -65,3 +65,16 @@ def test_airflow_lists_the_provider_its_hook_and_its_connection_fields() -> None
     widgets = json.loads(_airflow_cli("providers", "widgets", "--output", "json"))
     names = {w["connection_parameter_name"] for w in widgets}
     assert {"extra__x__auth_type", "extra__x__refresh_token"} <= names
+
+
+def test_airflow_masks_exactly_the_secret_extras() -> None:
+    """Airflow hides every extra whose key names a secret (the form shows ``***`` and saving the form
+    unchanged stores ``***``): secret keys are password fields, and no other key is hidden."""
+    from airflow.sdk._shared.secrets_masker.secrets_masker import should_hide_value_for_key
+
+    from airflow_provider_xlikes.get_provider_info import CONN_FIELDS
+
+    hidden = {key for key in CONN_FIELDS if should_hide_value_for_key(key)}
+    secret = {key for key, spec in CONN_FIELDS.items() if spec["schema"].get("format") == "password"}
+    assert hidden == secret
+    assert "rotation_store" not in hidden  # its default ("variable") is shown and saved as is

@@ -28,14 +28,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 import msgspec
 import pendulum
 from airflow.sdk import Asset, BaseOperator, ObjectStoragePath
 
 from airflow_provider_xlikes.endpoints import DAY_SECONDS, LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, Endpoint
-from airflow_provider_xlikes.exceptions import XComTooLargeError, XLikeNotAppliedError, XValidationError
+from airflow_provider_xlikes.exceptions import (
+    OutputError,
+    XComTooLargeError,
+    XLikeNotAppliedError,
+    XRateLimitWait,
+    XValidationError,
+)
 from airflow_provider_xlikes.hooks.x import XHook
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
@@ -50,6 +56,8 @@ from airflow_provider_xlikes.output import (
     utcnow_iso,
 )
 from airflow_provider_xlikes.pages import IncludesIndex, Page, join_includes
+from airflow_provider_xlikes.rate_limits import DeferringWaiter
+from airflow_provider_xlikes.triggers.likes import MAX_STATE_BYTES, XResumeAtTrigger
 from airflow_provider_xlikes.validation import (
     validate_id,
     validate_max_records,
@@ -66,6 +74,14 @@ if TYPE_CHECKING:
 XCOM_MAX_BYTES = 1024 * 1024
 #: likes (or unlikes) per user per 24 hours (X's limit); one task never sends more
 LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds == DAY_SECONDS)
+#: waits up to this long are slept through by a deferrable task (``defer_after``)
+DEFAULT_DEFER_AFTER = 10.0
+#: the key of the output checkpoint in ``task_state_store`` (Airflow 3.3+)
+CHECKPOINT_KEY = "xlikes_output_checkpoint"
+#: the fallback checkpoint file in the staging folder (older Airflow releases)
+STAGED_CHECKPOINT = "_checkpoint.json"
+#: XCom key prefix of records collected before a deferral (XCom output)
+DEFERRED_XCOM_PREFIX = "deferred_page_batch_"
 #: XCom backends that keep values in object storage: no size limit by default
 OBJECT_STORAGE_XCOM_BACKENDS = ("XComObjectStorageBackend",)
 
@@ -146,21 +162,64 @@ class IncludesCollector:
 
 # --------------------------------------------------------------------------- base classes
 class BaseXOperator(BaseOperator):
-    """What every X operator shares: a templated ``x_conn_id`` and the hook built from it.
+    """What every X operator shares: a templated ``x_conn_id``, the hook built from it, and deferral.
 
     :param x_conn_id: the ``x`` connection (templated).
+    :param deferrable: wait for a spent rate-limit window in the triggerer instead of the worker:
+        the task commits what it holds, defers until the reset (``XResumeAtTrigger``) and resumes
+        from its cursor (default: ``[operators] default_deferrable``).
+    :param defer_after: waits up to this many seconds are slept through even when deferrable
+        (a deferral costs a few seconds of scheduling).
     """
 
     template_fields: Sequence[str] = ("x_conn_id",)
 
-    def __init__(self, *, x_conn_id: str = XHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        x_conn_id: str = XHook.default_conn_name,
+        deferrable: bool | None = None,
+        defer_after: float = DEFAULT_DEFER_AFTER,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.x_conn_id = x_conn_id
+        if deferrable is None:
+            deferrable = bool(airflow_conf().getboolean("operators", "default_deferrable", fallback=False))
+        if not isinstance(deferrable, bool):
+            raise XValidationError("deferrable", deferrable, "True or False")
+        if isinstance(defer_after, bool) or not isinstance(defer_after, (int, float)) or defer_after < 0:
+            raise XValidationError("defer_after", defer_after, "a number of seconds >= 0")
+        self.deferrable = deferrable
+        self.defer_after = float(defer_after)
 
     @cached_property
     def hook(self) -> XHook:
-        """The hook, built once per task instance."""
-        return XHook(x_conn_id=self.x_conn_id)
+        """The hook, built once per task instance (deferrable: long waits raise ``XRateLimitWait``)."""
+        waiter = DeferringWaiter(max_sleep=self.defer_after) if self.deferrable else None
+        return XHook(x_conn_id=self.x_conn_id, waiter=waiter)
+
+    def defer_until_reset(self, wait: XRateLimitWait, state: dict[str, Any]) -> NoReturn:
+        """Defer until the window resets, handing ``state`` (JSON: cursor, counts) to ``execute_complete``."""
+        moment = pendulum.from_timestamp(wait.resume_at, tz="UTC")
+        size = len(_encoder.encode(state))
+        if size > MAX_STATE_BYTES:  # pragma: no cover - cursors and part lists are far smaller
+            raise XValidationError("resume state", f"{size} bytes", f"at most {MAX_STATE_BYTES} bytes")
+        self.log.info(
+            "Rate limit of %s spent: deferring until %s (%.0f s); the worker slot is free meanwhile",
+            wait.endpoint,
+            moment.to_iso8601_string(),
+            max(wait.resume_at - pendulum.now("UTC").timestamp(), 0.0),
+        )
+        self.defer(trigger=XResumeAtTrigger(moment, state), method_name="execute_complete")
+
+    @staticmethod
+    def resume_state(event: Any) -> dict[str, Any]:
+        """The state an ``XResumeAtTrigger`` event brings back, checked before it is trusted."""
+        state = event.get("state") if isinstance(event, Mapping) else None
+        if not isinstance(state, dict):
+            raise XValidationError("event", type(event).__name__, "an XResumeAtTrigger event with a state")
+        return state
 
 
 class BaseXListingOperator(BaseXOperator):
@@ -272,13 +331,20 @@ class BaseXListingOperator(BaseXOperator):
 
     # ---- execution
     def execute(self, context: Context) -> Any:
+        return self._collect(context, None)
+
+    def execute_complete(self, context: Context, event: Any = None, **kwargs: Any) -> Any:
+        """Go on after a deferral, from the cursor the trigger event brings back."""
+        return self._collect(context, self.resume_state(event))
+
+    def _collect(self, context: Context, resume: dict[str, Any] | None) -> Any:
         self._validate(rendered=True)
         assert self.endpoint.id_argument is not None
         source_id = validate_id(self.endpoint.id_argument, self.source_id)
         if self.output_path is None:
-            return self._collect_to_xcom(context, source_id)
+            return self._collect_to_xcom(context, source_id, resume)
         location = _output_location(self.output_path, self.output_conn_id)
-        return self._collect_to_storage(context, source_id, location)
+        return self._collect_to_storage(context, source_id, location, resume)
 
     def parameters(self, source_id: str) -> dict[str, Any]:
         """The request parameters, as recorded in the manifest (JSON)."""
@@ -347,25 +413,45 @@ class BaseXListingOperator(BaseXOperator):
                 "; ".join(sorted({str(e.get("title") or e.get("type") or "error") for e in page.errors})),
             )
 
-    def _collect_to_xcom(self, context: Context, source_id: str) -> list[dict[str, Any]]:
+    def _collect_to_xcom(self, context: Context, source_id: str, resume: dict[str, Any] | None) -> list[dict[str, Any]]:
+        state = resume or {"batches": 0, "records": 0, "size": 2, "next_token": None}
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         includes = IncludesCollector()
-        size = 2
+        size = int(state["size"])
         limit = self.xcom_limit
-        for page in self._pages(source_id):
-            page_records = self._records(page, None)
-            records.extend(page_records)
-            errors.extend(page.errors)
-            size += len(_encoder.encode(page_records)) + len(_encoder.encode(page.errors)) + includes.add(page.includes)
-            self._log_page(source_id, page, len(records))
-            if limit is not None and size > limit:
-                raise XComTooLargeError(
-                    f"{self.endpoint.name} {self.endpoint.id_argument}={source_id} gives more than XCom may hold "
-                    f"({size} bytes of JSON after {page.number} pages and {len(records)} records; xcom_max_bytes="
-                    f"{limit}): set output_path (e.g. 's3://aws_default@bucket/likes') to write the records to "
-                    "object storage, max_records to take fewer, or a larger xcom_max_bytes"
-                )
+        try:
+            for page in self._pages(source_id, collected=state["records"], pagination_token=state["next_token"]):
+                page_records = self._records(page, None)
+                records.extend(page_records)
+                errors.extend(page.errors)
+                size += len(_encoder.encode(page_records)) + len(_encoder.encode(page.errors))
+                size += includes.add(page.includes)
+                self._log_page(source_id, page, int(state["records"]) + len(records))
+                if limit is not None and size > limit:
+                    raise XComTooLargeError(
+                        f"{self.endpoint.name} {self.endpoint.id_argument}={source_id} gives more than XCom may "
+                        f"hold ({size} bytes of JSON after {page.number} pages and {len(records)} records; "
+                        f"xcom_max_bytes={limit}): set output_path (e.g. 's3://aws_default@bucket/likes') to "
+                        "write the records to object storage, max_records to take fewer, or a larger xcom_max_bytes"
+                    )
+        except XRateLimitWait as wait:
+            # what was collected waits in XCom (never in the trigger); the cursor goes with the trigger
+            batch = int(state["batches"])
+            context["ti"].xcom_push(
+                key=f"{DEFERRED_XCOM_PREFIX}{batch}",
+                value={"records": records, "errors": errors, "includes": includes.as_dict()},
+            )
+            self.defer_until_reset(
+                wait,
+                {
+                    "batches": batch + 1,
+                    "records": int(state["records"]) + len(records),
+                    "size": size,
+                    "next_token": wait.pagination_token,
+                },
+            )
+        records, errors = self._with_deferred_batches(context, int(state["batches"]), records, errors, includes)
         if errors:
             self.log.info("%d partial error(s) pushed to XCom key 'errors'", len(errors))
             context["ti"].xcom_push(key="errors", value=errors)
@@ -376,32 +462,65 @@ class BaseXListingOperator(BaseXOperator):
         )
         return records
 
-    def _collect_to_storage(self, context: Context, source_id: str, location: ObjectStoragePath) -> dict[str, Any]:
-        writer = OutputWriter(
-            location,
-            RunKey.from_context(context),
-            output_format=self.output_format,
-            part_records=self.part_records,
-            compression=self.compression,
-        )
+    def _with_deferred_batches(
+        self,
+        context: Context,
+        batches: int,
+        records: list[dict[str, Any]],
+        errors: list[dict[str, Any]],
+        includes: IncludesCollector,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Records and errors of the batches pushed before each deferral, then this run's."""
+        if not batches:
+            return records, errors
+        ti = context["ti"]
+        all_records: list[dict[str, Any]] = []
+        all_errors: list[dict[str, Any]] = []
+        for batch in range(batches):
+            value = ti.xcom_pull(task_ids=ti.task_id, key=f"{DEFERRED_XCOM_PREFIX}{batch}", map_indexes=ti.map_index)
+            if not isinstance(value, dict):
+                raise XValidationError(f"XCom {DEFERRED_XCOM_PREFIX}{batch}", type(value).__name__, "a deferred batch")
+            all_records.extend(value["records"])
+            all_errors.extend(value["errors"])
+            includes.add(value["includes"])
+        return all_records + records, all_errors + errors
+
+    def _collect_to_storage(
+        self, context: Context, source_id: str, location: ObjectStoragePath, resume: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        state = resume if resume is not None else self._load_checkpoint(context)
+        writer = self._open_writer(location, context, state)
         self.log.info("Writing %s to %s (staging %s)", self.endpoint.name, writer.final_dir, writer.staging_dir)
-        started_at = utcnow_iso()
-        complete = False
-        with writer.open(self._load_checkpoint(context)):
-            total = writer.record_count
-            for page in self._pages(source_id, collected=writer.record_count, pagination_token=writer.next_token):
-                closed = writer.write_page(
-                    self._records(page, source_id),
-                    errors=page.errors,
-                    includes=page.includes,
-                    next_token=page.next_token,
+        with writer:
+            if state:
+                self.log.info(
+                    "Resuming from a checkpoint: %d records in %d part(s) are already written",
+                    writer.record_count,
+                    len(writer.parts),
                 )
-                total += len(page.data)
-                self._log_page(source_id, page, total)
-                complete = page.next_token is None
-                if closed is not None:
-                    self._save_checkpoint(context, writer.checkpoint())
-            manifest = writer.commit(self._manifest_metadata(context, source_id, started_at, complete, writer))
+                self._save_checkpoint(context, state)  # opening trimmed the staging folder to the checkpoint
+            complete = bool(state and state.get("complete"))
+            total = writer.record_count
+            try:
+                pages = () if complete else self._pages(source_id, collected=total, pagination_token=writer.next_token)
+                for page in pages:
+                    closed = writer.write_page(
+                        self._records(page, source_id),
+                        errors=page.errors,
+                        includes=page.includes,
+                        next_token=page.next_token,
+                    )
+                    total += len(page.data)
+                    self._log_page(source_id, page, total)
+                    complete = page.next_token is None
+                    if closed is not None:
+                        self._save_checkpoint(context, {"writer": writer.checkpoint(), "complete": complete})
+            except XRateLimitWait as wait:
+                writer.close_part()  # what the task holds is durable before the worker slot is given up
+                checkpoint = {"writer": writer.checkpoint(), "complete": False}
+                self._save_checkpoint(context, checkpoint)
+                self.defer_until_reset(wait, checkpoint)
+            manifest = writer.commit(self._manifest_metadata(context, source_id, complete, writer))
         self._clear_checkpoint(context)
         self.log.info(
             "Committed %d records in %d file(s), %d pages, %d include objects, %d partial errors: %s",
@@ -415,8 +534,28 @@ class BaseXListingOperator(BaseXOperator):
         self._emit_asset_event(context, location, manifest)
         return manifest
 
+    def _open_writer(self, location: ObjectStoragePath, context: Context, state: dict[str, Any] | None) -> OutputWriter:
+        """The writer, opened fresh or from a checkpoint (a checkpoint whose parts are gone: fresh)."""
+
+        def writer() -> OutputWriter:
+            return OutputWriter(
+                location,
+                RunKey.from_context(context),
+                output_format=self.output_format,
+                part_records=self.part_records,
+                compression=self.compression,
+            )
+
+        if state is not None:
+            try:
+                return writer().open(state["writer"])
+            except OutputError as exc:
+                self.log.warning("Checkpoint not usable (%s): starting the listing afresh", exc)
+                state.clear()
+        return writer().open(None)
+
     def _manifest_metadata(
-        self, context: Context, source_id: str, started_at: str, complete: bool, writer: OutputWriter
+        self, context: Context, source_id: str, complete: bool, writer: OutputWriter
     ) -> dict[str, Any]:
         dag_run = context.get("dag_run")
 
@@ -431,7 +570,7 @@ class BaseXListingOperator(BaseXOperator):
             self.endpoint.id_argument: source_id,
             "source_field": self.endpoint.source_field,
             "parameters": self.parameters(source_id),
-            "window": {"started_at": started_at, "finished_at": utcnow_iso()},
+            "window": {"started_at": writer.started_at, "finished_at": utcnow_iso()},
             "data_interval": {
                 "logical_date": iso("logical_date"),
                 "start": iso("data_interval_start"),
@@ -455,16 +594,45 @@ class BaseXListingOperator(BaseXOperator):
                         self.endpoint.id_argument: manifest[self.endpoint.id_argument],
                     }
 
-    # ---- checkpoints: the seam for resume-after-crash (task_state_store, the deferral issue)
+    # ---- checkpoints: resume after a crash (the durable parts and the cursor after them)
     def _load_checkpoint(self, context: Context) -> dict[str, Any] | None:
-        """The checkpoint to resume from; ``None`` (start afresh) until resuming is implemented."""
-        return None
+        """The checkpoint a killed earlier try of this task instance left, if any.
+
+        Airflow 3.3+: the task instance's ``task_state_store`` (it survives retries, in the metadata
+        database). Older releases: ``_checkpoint.json`` in the task instance's staging folder.
+        """
+        store = context.get("task_state_store")
+        value = store.get(CHECKPOINT_KEY) if store is not None else read_staged_checkpoint(self._staging_of(context))
+        return value if isinstance(value, dict) and isinstance(value.get("writer"), dict) else None
 
     def _save_checkpoint(self, context: Context, checkpoint: dict[str, Any]) -> None:
-        """Called after every durable part with the writer's JSON checkpoint (parts + cursor after them)."""
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(CHECKPOINT_KEY, checkpoint)
+        else:
+            write_staged_checkpoint(self._staging_of(context), checkpoint)
 
     def _clear_checkpoint(self, context: Context) -> None:
-        """Called after the commit."""
+        store = context.get("task_state_store")
+        if store is not None:
+            store.delete(CHECKPOINT_KEY)
+
+    def _staging_of(self, context: Context) -> ObjectStoragePath:
+        location = _output_location(self.output_path, self.output_conn_id)
+        return OutputWriter(location, RunKey.from_context(context)).staging_dir
+
+
+def read_staged_checkpoint(staging: ObjectStoragePath) -> Any:
+    """The fallback checkpoint (Airflow before 3.3), or ``None``."""
+    path = staging / STAGED_CHECKPOINT
+    try:
+        return msgspec.json.decode(path.read_bytes())
+    except (FileNotFoundError, msgspec.DecodeError):
+        return None
+
+
+def write_staged_checkpoint(staging: ObjectStoragePath, checkpoint: Mapping[str, Any]) -> None:
+    (staging / STAGED_CHECKPOINT).write_bytes(_encoder.encode(checkpoint))
 
 
 class XLikingUsersOperator(BaseXListingOperator):
@@ -597,12 +765,26 @@ class BaseXLikeWriteOperator(BaseXOperator):
         for a post that does not exist) fails the task after the other ids are done; the results are
         then pushed under the XCom key ``results``.
         """
+        return self._apply(context, {})
+
+    def execute_complete(self, context: Context, event: Any = None, **kwargs: Any) -> dict[str, bool]:
+        """Go on after a deferral with the ids not sent yet (the results so far come back in the event)."""
+        done = self.resume_state(event).get("results")
+        if not isinstance(done, dict):
+            raise XValidationError("event", type(event).__name__, "an XResumeAtTrigger event with results")
+        return self._apply(context, {str(k): bool(v) for k, v in done.items()})
+
+    def _apply(self, context: Context, results: dict[str, bool]) -> dict[str, bool]:
         self._validate(rendered=True)
         ids = self._tweet_ids(rendered=True)
         user_id = validate_id("user_id", self.user_id) if self.user_id is not None else None
-        results: dict[str, bool] = {}
         for number, tweet_id in enumerate(ids, start=1):
-            results[tweet_id] = self._send(tweet_id, user_id)
+            if tweet_id in results:
+                continue
+            try:
+                results[tweet_id] = self._send(tweet_id, user_id)
+            except XRateLimitWait as wait:  # raised before the request is sent: nothing is sent twice
+                self.defer_until_reset(wait, {"results": results})
             self.log.info(
                 "%s %d of %d: post %s as user %s -> liked=%s",
                 self.endpoint.name,
