@@ -80,6 +80,10 @@ DEFAULT_DEFER_AFTER = 10.0
 CHECKPOINT_KEY = "xlikes_output_checkpoint"
 #: the fallback checkpoint file in the staging folder (older Airflow releases)
 STAGED_CHECKPOINT = "_checkpoint.json"
+#: task instance states in which another try may still write to its staging folder
+ACTIVE_STATES = frozenset(
+    {"running", "deferred", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "restarting"}
+)
 #: XCom key prefix of records collected before a deferral (XCom output)
 DEFERRED_XCOM_PREFIX = "deferred_page_batch_"
 #: XCom backends that keep values in object storage: no size limit by default
@@ -490,6 +494,7 @@ class BaseXListingOperator(BaseXOperator):
     ) -> dict[str, Any]:
         state = resume if resume is not None else self._load_checkpoint(context)
         writer = self._open_writer(location, context, state)
+        self._clean_abandoned_staging(context, writer)
         self.log.info("Writing %s to %s (staging %s)", self.endpoint.name, writer.final_dir, writer.staging_dir)
         with writer:
             if state:
@@ -553,6 +558,28 @@ class BaseXListingOperator(BaseXOperator):
                 self.log.warning("Checkpoint not usable (%s): starting the listing afresh", exc)
                 state.clear()
         return writer().open(None)
+
+    def _clean_abandoned_staging(self, context: Context, writer: OutputWriter) -> None:
+        """Remove the staging other task instances of this task left behind and will not come back
+        to (their task instance is not running, queued, deferred or up for retry)."""
+        others = writer.staged_runs()
+        ti = context["ti"]
+        get_task_states = getattr(ti, "get_task_states", None)
+        if not others or get_task_states is None:
+            return
+        states = get_task_states(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=sorted({o.run_id for o in others}))
+        for other in others:
+            key = other.task_id if other.map_index < 0 else f"{other.task_id}_{other.map_index}"
+            state = (states.get(other.run_id) or {}).get(key)
+            if str(getattr(state, "value", state)) in ACTIVE_STATES:
+                continue
+            self.log.info(
+                "Removing the staging of %s map_index=%d, which will not come back to it (state %s)",
+                other.run_id,
+                other.map_index,
+                state,
+            )
+            writer.remove_staging_of(other)
 
     def _manifest_metadata(
         self, context: Context, source_id: str, complete: bool, writer: OutputWriter

@@ -20,6 +20,7 @@ from airflow_provider_xlikes.output.jsonl import JsonLinesFormat
 from airflow_provider_xlikes.output.layout import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
+    OWNER_FILE,
     STAGING_DIR,
     RunKey,
     as_storage_path,
@@ -44,6 +45,7 @@ __all__ = [
     "MANIFEST_FORMAT",
     "MANIFEST_NAME",
     "OUTPUT_FORMATS",
+    "OWNER_FILE",
     "STAGING_DIR",
     "Compression",
     "Include",

@@ -26,6 +26,8 @@ from airflow.sdk import ObjectStoragePath
 
 MANIFEST_NAME = "_manifest.json"
 STAGING_DIR = "_staging"
+#: in each staging folder: the RunKey it belongs to (JSON), so a later run can tell whose it is
+OWNER_FILE = "_owner.json"
 MANIFEST_FORMAT = "airflow-provider-xlikes/manifest/v1"
 LOCAL_PROTOCOLS = ("", "file", "local")
 StoragePathLike = ObjectStoragePath | str | os.PathLike[str]

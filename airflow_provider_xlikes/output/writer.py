@@ -43,6 +43,7 @@ from airflow_provider_xlikes.output.formats import DEFAULT_OUTPUT_FORMAT, get_fo
 from airflow_provider_xlikes.output.layout import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
+    OWNER_FILE,
     STAGING_DIR,
     RunKey,
     StoragePathLike,
@@ -227,7 +228,34 @@ class OutputWriter:
             self._restore(checkpoint)
         if is_local(self.base):
             self._fs.makedirs(self.staging_dir.path, exist_ok=True)
+        # who this staging belongs to: a later run of the task finds it by this file (see staged_runs)
+        (self.staging_dir / OWNER_FILE).write_bytes(msgspec.json.encode(self.run_key.to_dict()))
         return self
+
+    def staged_runs(self) -> list[RunKey]:
+        """Other task instances of this task (other runs, other map indexes) with staging left here.
+
+        The caller decides which of them never came back (their task instance is not running) and
+        removes their staging with :meth:`remove_staging_of`.
+        """
+        prefix = self.base / STAGING_DIR / self.run_key.partition.split("/", 1)[0]
+        found: list[RunKey] = []
+        for path in list_files(prefix):
+            if not path.endswith("/" + OWNER_FILE):
+                continue
+            try:
+                owner = RunKey(**msgspec.json.decode(self._fs.cat_file(path)))
+            except (msgspec.DecodeError, TypeError, FileNotFoundError):
+                continue
+            if owner.task_id == self.run_key.task_id and owner != self.run_key:
+                found.append(owner)
+        return found
+
+    def remove_staging_of(self, run_key: RunKey) -> None:
+        """Delete the staging of another task instance (never this writer's own)."""
+        if run_key == self.run_key:
+            raise OutputError("a writer does not remove its own staging")
+        self._remove_tree(self.base / STAGING_DIR / run_key.partition)
 
     def _restore(self, checkpoint: Mapping[str, Any]) -> None:
         if checkpoint.get("partition") not in (None, self.run_key.partition):
@@ -242,11 +270,11 @@ class OutputWriter:
         self.include_count = int(checkpoint.get("includes") or 0)
         self.next_token = checkpoint.get("next_token")
         self.started_at = checkpoint.get("started_at") or self.started_at
-        keep = {name for part in self.parts for name in part.file_names}
+        keep = {name for part in self.parts for name in part.file_names} | {OWNER_FILE}
         for path in list_files(self.staging_dir):
             if path.rsplit("/", 1)[-1] not in keep:
                 self._fs.rm(path)
-        for name in sorted(keep):
+        for name in sorted(keep - {OWNER_FILE}):
             if not self._exists(self.staging_dir / name) and not self._exists(self.final_dir / name):
                 raise OutputError(f"checkpointed file {name} is missing from {self.staging_dir}")
 

@@ -43,44 +43,71 @@ def _task_run(dag_id: str, run_id: str, env: dict[str, str]) -> subprocess.Popen
     )
 
 
-@pytest.mark.slow
-def test_a_killed_task_resumes_from_its_last_part(
-    x_sandbox_factory: Any, airflow_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"])
-    dag_id = f"resume_{uuid.uuid4().hex[:8]}"
-    out = tmp_path / "out"
-    dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    dags.mkdir(parents=True, exist_ok=True)
-    source = SOURCE.replace("DAG_ID", dag_id).replace("POST", POST).replace("OUT", out.as_uri())
-    (dags / f"{dag_id}.py").write_text(source)
-    env = {**os.environ, "AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}
-    subprocess.run([sys.executable, "-m", "airflow", "dags", "reserialize"], env=env, check=True, capture_output=True)
-    run_id = f"manual__{uuid.uuid4().hex[:8]}"
-    # the DAG run the two tries belong to (without a scheduler it just exists: the tries run below)
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "trigger", dag_id, "--run-id", run_id],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+def _airflow(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "airflow", *args], env=env, check=True, capture_output=True)
 
-    first = _task_run(dag_id, run_id, env)
+
+def _kill_after(sandbox: Any, proc: subprocess.Popen[bytes], requests: int) -> None:
+    """SIGKILL the task run once the sandbox has answered ``requests`` listing pages."""
     try:
         deadline = time.monotonic() + 120
-        while sandbox.admin.total_requests("liking_users") < 14:  # 14 of 20 pages: 2 parts committed
-            assert first.poll() is None, first.communicate()[0].decode()[-3000:]
+        while sandbox.admin.total_requests("liking_users") < requests:
+            assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        os.killpg(first.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        first.wait(timeout=30)
+        proc.wait(timeout=30)
+
+
+class KillableDag:
+    """A one-task DAG (``likers``) whose DAG runs and task runs a test starts and kills at will."""
+
+    def __init__(self, sandbox: Any, out: Path) -> None:
+        self.sandbox = sandbox
+        self.out = out
+        self.dag_id = f"resume_{uuid.uuid4().hex[:8]}"
+        dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+        dags.mkdir(parents=True, exist_ok=True)
+        source = SOURCE.replace("DAG_ID", self.dag_id).replace("POST", POST).replace("OUT", out.as_uri())
+        (dags / f"{self.dag_id}.py").write_text(source)
+        self.env = {**os.environ, "AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}
+        _airflow("dags", "reserialize", env=self.env)
+
+    def new_run(self) -> str:
+        """A DAG run the task's tries belong to (without a scheduler it only exists: tries run below)."""
+        run_id = f"manual__{uuid.uuid4().hex[:8]}"
+        _airflow("dags", "trigger", self.dag_id, "--run-id", run_id, env=self.env)
+        return run_id
+
+    def start(self, run_id: str) -> subprocess.Popen[bytes]:
+        return _task_run(self.dag_id, run_id, self.env)
+
+    def run(self, run_id: str) -> str:
+        proc = self.start(run_id)
+        output = proc.communicate(timeout=300)[0].decode()
+        assert proc.returncode == 0, output[-3000:]
+        return output
+
+    def staging_runs(self) -> set[str]:
+        return {p.parents[2].name for p in (self.out / "_staging").rglob("_owner.json")}
+
+
+@pytest.fixture
+def killable(x_sandbox_factory: Any, airflow_db: None, tmp_path: Path) -> KillableDag:
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"])
+    return KillableDag(sandbox, tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_a_killed_task_resumes_from_its_last_part(killable: KillableDag) -> None:
+    sandbox, out = killable.sandbox, killable.out
+    run_id = killable.new_run()
+    _kill_after(sandbox, killable.start(run_id), 14)  # 14 of 20 pages: 2 parts of 5 pages committed
     killed_after = sandbox.admin.total_requests("liking_users")
     assert not list(out.rglob("_manifest.json"))  # nothing committed where readers look
 
-    second = _task_run(dag_id, run_id, env)
-    output = second.communicate(timeout=300)[0].decode()
-    assert second.returncode == 0, output[-3000:]
+    output = killable.run(run_id)
     retried = sandbox.admin.total_requests("liking_users") - killed_after
     assert retried == 10, output[-3000:]  # pages 11-20: the pages of the two committed parts are not asked again
 
@@ -91,3 +118,24 @@ def test_a_killed_task_resumes_from_its_last_part(
     assert manifest["record_count"] == 2000
     staged = [p for p in out.rglob("*") if "_staging" in p.parts and p.is_file()]
     assert staged == []  # no orphan part left behind
+
+
+@pytest.mark.slow
+def test_staging_of_a_run_that_never_came_back_is_removed_by_a_later_run_never_while_in_progress(
+    killable: KillableDag,
+) -> None:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    abandoned = killable.new_run()
+    _kill_after(killable.sandbox, killable.start(abandoned), 8)
+    assert killable.staging_runs() == {f"run_id={abandoned}"}
+    # the killed task instance is still "running" (no scheduler here has declared it lost): kept
+    killable.run(killable.new_run())
+    assert killable.staging_runs() == {f"run_id={abandoned}"}
+    with create_session() as session:  # what the scheduler does with a task instance that never came back
+        ti = session.query(TaskInstance).filter_by(dag_id=killable.dag_id, run_id=abandoned).one()
+        assert str(ti.state) == "running"
+        ti.state = "failed"
+    killable.run(killable.new_run())
+    assert killable.staging_runs() == set()  # removed by the later run
