@@ -163,6 +163,10 @@ class StaticBearerAuth(XAuth):
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 
+    @property
+    def budget_identity(self) -> str:
+        return self._token
+
 
 class AppBearerAuth(XAuth):
     """App-only auth with a bearer token minted from ``api_key`` and ``api_secret`` on first use."""
@@ -175,6 +179,11 @@ class AppBearerAuth(XAuth):
         self._on_secret = on_secret
         self._token: str | None = None
         self._lock = threading.Lock()
+
+    @property
+    def budget_identity(self) -> str:
+        """The app's key: every token minted from it shares the app's budget."""
+        return self._credentials[0]
 
     def _mint(self) -> str:
         body = self._endpoint.post(APP_TOKEN_PATH, {"grant_type": "client_credentials"}, basic=self._credentials)
@@ -227,6 +236,11 @@ class OAuth2UserAuth(XAuth):
         self._access_token = access_token
         self._expires_at: float | None = None
         self._loaded = False
+
+    @property
+    def budget_identity(self) -> str | None:
+        """The authorization (the access token changes on refresh, the user's budget does not)."""
+        return self.store_key or self._access_token
 
     # -- the token in use
     def _current_token(self) -> str:
@@ -327,6 +341,12 @@ class OAuth1UserAuth(XAuth):
             resource_owner_secret=access_token_secret,
             signature_type="AUTH_HEADER",
         )
+        self._access_token = access_token
+
+    @property
+    def budget_identity(self) -> str:
+        """The access token (it starts with the user's id; one per user of the app)."""
+        return self._access_token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         signed: requests.PreparedRequest = self._signer(request)

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import requests
@@ -42,6 +42,9 @@ from airflow_provider_xlikes.rate_limits import (
     sleep_waiter,
 )
 from airflow_provider_xlikes.validation import validate_max_records, validate_pagination_token, validate_positive
+
+if TYPE_CHECKING:
+    from airflow_provider_xlikes.hooks.budget import SharedBudget
 
 log = logging.getLogger("airflow_provider_xlikes.api")
 
@@ -148,6 +151,12 @@ class XAuth(requests.auth.AuthBase):
         """Called on a 401; return True when new credentials make a second attempt worthwhile."""
         return False
 
+    @property
+    def budget_identity(self) -> str | None:
+        """What X counts rate limits by (a secret: only its fingerprint may be stored or logged);
+        ``None``: no shared budget."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} auth_type={self.auth_type!r}>"
 
@@ -210,6 +219,8 @@ class XApiClient:
     user_agent: str = "airflow-provider-xlikes"
     #: the last rate-limit headers seen, per endpoint ("GET /2/tweets/:id/liking_users")
     limits: dict[str, RateLimit] = field(default_factory=dict)
+    #: the token's windows shared with other processes (see ``hooks/budget.py``); None: this process only
+    budget: SharedBudget | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -252,7 +263,7 @@ class XApiClient:
             try:
                 for attempt in self.retry.retrying(label):
                     with attempt:
-                        response = self._send(endpoint.method, path, endpoint=label, params=params, json_body=json_body)
+                        response = self._send_within_budget(endpoint, path, params=params, json_body=json_body)
                         return parse(response)
             except XRateLimitError as exc:
                 rate_limited += 1
@@ -260,6 +271,21 @@ class XApiClient:
                     raise
                 self._wait(self._delay_after_429(exc, rate_limited), endpoint=label, reason="HTTP 429")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_within_budget(
+        self, endpoint: Endpoint, path: str, *, params: Mapping[str, Any] | None, json_body: Mapping[str, Any] | None
+    ) -> ApiResponse:
+        """:meth:`_send`, after taking a slot of the shared budget (waiting while its window is
+        spent); the response's headers go to the budget."""
+        budget = self.budget
+        if budget is None:
+            return self._send(endpoint.method, path, endpoint=endpoint.label, params=params, json_body=json_body)
+        while (seconds := budget.acquire(endpoint)) is not None:
+            self._wait(seconds + self.rate_limits.margin, endpoint=endpoint.label, reason="shared window spent")
+        try:
+            return self._send(endpoint.method, path, endpoint=endpoint.label, params=params, json_body=json_body)
+        finally:
+            budget.observe(endpoint, self.limits.get(endpoint.label))
 
     def _send(
         self,
@@ -361,7 +387,16 @@ class XApiClient:
         validate_positive("max_pages", max_pages)
         validate_pagination_token(pagination_token)
         assert endpoint.page_size is not None, f"{endpoint.label} is not paginated"
-        return self._pages(endpoint, path, dict(params), max_records, max_pages, pagination_token, on_page)
+        pages = self._pages(endpoint, path, dict(params), max_records, max_pages, pagination_token, on_page)
+        return pages if self.budget is None else self._releasing_budget(pages)
+
+    def _releasing_budget(self, pages: Iterator[Page]) -> Iterator[Page]:
+        """``pages``, then the unused slots of the budget's leases given back (the listing ended)."""
+        assert self.budget is not None
+        try:
+            yield from pages
+        finally:
+            self.budget.release()
 
     def _pages(
         self,

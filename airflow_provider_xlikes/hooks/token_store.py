@@ -35,7 +35,16 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from airflow_provider_xlikes.exceptions import XConfigError, XValidationError
 
-__all__ = ["FileTokenStore", "OAuth2Tokens", "TokenStore", "VariableTokenStore", "file_lock"]
+__all__ = [
+    "FileTokenStore",
+    "OAuth2Tokens",
+    "TokenStore",
+    "VariableTokenStore",
+    "file_lock",
+    "get_variable",
+    "in_task",
+    "set_variable",
+]
 
 
 @dataclass
@@ -199,12 +208,43 @@ class FileTokenStore:
             yield
 
 
-def _in_task() -> bool:
+def in_task() -> bool:
+    """Whether this code runs inside an Airflow task (the Task SDK talks to the supervisor)."""
     try:
         from airflow.sdk.execution_time import task_runner
     except ImportError:  # pragma: no cover
         return False
     return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def get_variable(name: str) -> str | None:
+    """An Airflow Variable, read fresh (never from the cache): through the Task SDK inside a task,
+    through the metadata database elsewhere (API server, CLI, scripts)."""
+    if in_task():
+        from airflow.sdk import Variable
+
+        with contextlib.suppress(Exception):
+            from airflow.sdk.execution_time.cache import SecretCache
+
+            SecretCache.invalidate_variable(name)
+        value: Any = Variable.get(name, default=None)
+    else:
+        from airflow.models.variable import Variable as DbVariable
+
+        value = DbVariable.get(name, default_var=None)
+    return None if value is None else str(value)
+
+
+def set_variable(name: str, value: str) -> None:
+    """Write an Airflow Variable, inside a task (Task SDK) or elsewhere (metadata database)."""
+    if in_task():
+        from airflow.sdk import Variable
+
+        Variable.set(name, value)
+    else:
+        from airflow.models.variable import Variable as DbVariable
+
+        DbVariable.set(name, value)
 
 
 class VariableTokenStore:
@@ -226,32 +266,8 @@ class VariableTokenStore:
         return f"<VariableTokenStore prefix={self.prefix!r}>"
 
     # -- raw Variable access (never cached: the lock holder must see other processes' writes)
-    @staticmethod
-    def _get(name: str) -> str | None:
-        if _in_task():
-            from airflow.sdk import Variable
-
-            with contextlib.suppress(Exception):
-                from airflow.sdk.execution_time.cache import SecretCache
-
-                SecretCache.invalidate_variable(name)
-            value: Any = Variable.get(name, default=None)
-        else:
-            from airflow.models.variable import Variable as DbVariable
-
-            value = DbVariable.get(name, default_var=None)
-        return None if value is None else str(value)
-
-    @staticmethod
-    def _set(name: str, value: str) -> None:
-        if _in_task():
-            from airflow.sdk import Variable
-
-            Variable.set(name, value)
-        else:
-            from airflow.models.variable import Variable as DbVariable
-
-            DbVariable.set(name, value)
+    _get = staticmethod(get_variable)
+    _set = staticmethod(set_variable)
 
     def load(self, key: str) -> OAuth2Tokens | None:
         text = self._get(self.prefix + key)

@@ -21,8 +21,9 @@ from airflow_provider_xlikes.hooks._auth import (
     StaticBearerAuth,
     TokenEndpoint,
 )
+from airflow_provider_xlikes.hooks.budget import BudgetStore, InMemoryBudgetStore, SharedBudget, VariableBudgetStore
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
-from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore
+from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore, in_task
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.rate_limits import RateLimitPolicy, Waiter, sleep_waiter
 from airflow_provider_xlikes.validation import (
@@ -147,6 +148,8 @@ class XHook(BaseHook):
         ``rotation_store`` extra, an Airflow Variable unless set to a directory).
     :param retry: attempts and backoff on transient failures (default from the connection).
     :param rate_limit_policy: consecutive 429s and backoff bounds.
+    :param budget_store: where the token's rate-limit windows are shared (default: Airflow Variables
+        inside a task, so every task on the token shares one budget; this hook's memory elsewhere).
     """
 
     conn_name_attr = "x_conn_id"
@@ -162,6 +165,7 @@ class XHook(BaseHook):
         token_store: TokenStore | None = None,
         retry: HttpRetryPolicy | None = None,
         rate_limit_policy: RateLimitPolicy | None = None,
+        budget_store: BudgetStore | None = None,
     ) -> None:
         super().__init__()
         self.x_conn_id = x_conn_id
@@ -169,6 +173,7 @@ class XHook(BaseHook):
         self._token_store = token_store
         self._retry = retry
         self._rate_limit_policy = rate_limit_policy or RateLimitPolicy()
+        self._budget_store = budget_store
         self._warned_unlisted: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
@@ -203,7 +208,17 @@ class XHook(BaseHook):
             waiter=self._waiter,
         )
         client.auth = self._build_auth(settings, TokenEndpoint(client.session, client.base_url, client.timeout))
+        identity = client.auth.budget_identity
+        if identity:
+            client.budget = SharedBudget(self.budget_store, client.base_url, identity)
         return client
+
+    @cached_property
+    def budget_store(self) -> BudgetStore:
+        """Where the token's rate-limit windows are shared (keyed by a fingerprint, never the token)."""
+        if self._budget_store is not None:
+            return self._budget_store
+        return VariableBudgetStore() if in_task() else InMemoryBudgetStore()
 
     def _build_auth(self, settings: XConnectionSettings, endpoint: TokenEndpoint) -> XAuth:
         from airflow.sdk.log import mask_secret

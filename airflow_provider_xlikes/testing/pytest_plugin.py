@@ -7,7 +7,8 @@ Installed with the provider, so DAG and hook tests can use these fixtures withou
     (per xdist worker: each worker gets its own server on a free port).
 ``x_sandbox`` (function scope)
     The session sandbox, reset through the admin API before the test (counters, rate limits,
-    faults, quirks, likes mutations, tokens and clock back to their start state). The marker
+    faults, quirks, likes mutations, tokens and clock back to their start state; budget Variables
+    that tasks of this process shared about its windows are deleted). The marker
     ``@pytest.mark.x_sandbox(clean=True, **quirks)`` changes quirks after the reset: ``clean``
     switches the paging quirks off (exact pages), other names set quirks (``app_only="owner"``).
 ``x_sandbox_factory`` (function scope)
@@ -36,6 +37,8 @@ This module is import-light: the sandbox (and ``requests``) are imported when a 
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +74,19 @@ def x_sandbox(x_sandbox_session: SandboxProcess, request: pytest.FixtureRequest)
     """The session sandbox, reset to its start state before the test (then the marker's quirks)."""
     marker = request.node.get_closest_marker(MARKER)
     x_sandbox_session.admin.reset(**(marker.kwargs if marker else {}))
+    _forget_shared_budgets()
     return x_sandbox_session
+
+
+def _forget_shared_budgets() -> None:
+    """The sandbox's windows start again on reset: forget what tasks of this process shared about
+    them (budget Variables), when this process uses Airflow's metadata database at all."""
+    if "airflow.models.variable" not in sys.modules:
+        return
+    from airflow_provider_xlikes.hooks.budget import forget_shared_budgets
+
+    with contextlib.suppress(Exception):  # no database, or not migrated
+        forget_shared_budgets()
 
 
 @pytest.fixture

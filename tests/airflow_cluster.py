@@ -1,0 +1,244 @@
+"""A real Airflow for tests: scheduler (LocalExecutor), dag-processor, api-server and triggerer.
+
+Each process runs in its own process group with a temporary ``AIRFLOW_HOME`` (SQLite metadata DB,
+its own DAGs folder) and is stopped at teardown, also when the test fails: SIGTERM to the group,
+a wait, then SIGKILL to the group (the scheduler ignores SIGTERM and its workers would be orphaned,
+see /work/shared/AIRFLOW.md). The REST API needs no login (SimpleAuthManager, all admins).
+
+Use the fixture (import it into a conftest.py: ``from airflow_cluster import airflow_cluster_factory``)::
+
+    def test_my_dag(airflow_cluster_factory, x_sandbox):
+        cluster = airflow_cluster_factory(env={"AIRFLOW_CONN_X_DEFAULT": x_sandbox.conn_json()})
+        cluster.write_dag("my_dag", source)          # a file in the cluster's DAGs folder
+        run_id = cluster.trigger("my_dag")           # waits until the DAG is parsed first
+        assert cluster.wait_for_run("my_dag", run_id, timeout=120) == "success"
+        cluster.xcom("my_dag", run_id, "task", map_index=0)
+
+or :class:`AirflowCluster` as a context manager. ``cluster.logs()`` returns the tail of every
+process's output (failure messages include it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+import requests
+
+#: the processes of a cluster, and their command lines (after ``airflow``)
+PROCESSES: dict[str, list[str]] = {
+    "api-server": ["api-server", "--port", "{port}"],
+    "scheduler": ["scheduler"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer"],
+}
+FINISHED_STATES = ("success", "failed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AirflowCluster:
+    """A running Airflow: start it, write DAGs, trigger runs, wait for them, read their XComs."""
+
+    def __init__(self, *, parallelism: int = 4, env: Mapping[str, str] | None = None) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="xlikes-airflow-cluster-"))
+        self.dags_folder = self.home / "dags"
+        self.dags_folder.mkdir()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{self.port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "xlikes-test-cluster-" + "s" * 64,
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
+            "XLIKES_LOCK_DIR": str(self.home / "locks"),
+            **(env or {}),
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.session = requests.Session()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 120.0) -> AirflowCluster:
+        """``airflow db migrate``, then every process; returns once the API reports them healthy."""
+        try:
+            self._airflow("db", "migrate")
+            for name, args in PROCESSES.items():
+                self._spawn(name, [arg.format(port=self.port) for arg in args])
+            self._wait_until_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM to every process group, wait up to ``grace`` seconds, SIGKILL the groups left."""
+        for proc in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        for proc in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the group: LocalExecutor workers and task processes too
+            proc.wait()
+        self.session.close()
+
+    def __enter__(self) -> AirflowCluster:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _airflow(self, *args: str) -> None:
+        result = subprocess.run(
+            [self._executable(), *args], env=self.env, capture_output=True, text=True, timeout=300, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+    @staticmethod
+    def _executable() -> str:
+        return str(Path(sys.executable).with_name("airflow"))
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        with open(self.home / f"{name}.log", "wb") as log:
+            self.processes[name] = subprocess.Popen(
+                [self._executable(), *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group, killed as a whole
+            )
+
+    def _wait_until_healthy(self, timeout: float) -> None:
+        components = ("metadatabase", "scheduler", "dag_processor", "triggerer")
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            with contextlib.suppress(requests.RequestException, ValueError):
+                health = self.session.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+                if all((health.get(c) or {}).get("status") == "healthy" for c in components):
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Airflow not healthy within {timeout:.0f} s\n{self.logs()}")
+            time.sleep(0.5)
+
+    def _check_alive(self) -> None:
+        dead = {name: proc.returncode for name, proc in self.processes.items() if proc.poll() is not None}
+        if dead:
+            raise RuntimeError(f"Airflow processes exited: {dead}\n{self.logs()}")
+
+    def logs(self, tail: int = 3000) -> str:
+        """The last ``tail`` characters of every process's output."""
+        parts = []
+        for name in self.processes:
+            text = (self.home / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+            parts.append(f"----- {name}\n{text[-tail:]}")
+        return "\n".join(parts)
+
+    # ------------------------------------------------------------------ DAGs and runs
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A REST API call (``/api/v2`` + ``path``); returns the decoded JSON, raises on 4xx/5xx."""
+        response = self.session.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def write_dag(self, name: str, source: str) -> Path:
+        """Write ``source`` (dedented) as ``<name>.py`` into the DAGs folder."""
+        path = self.dags_folder / f"{name}.py"
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        return path
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 60.0) -> None:
+        """Until the dag-processor has parsed ``dag_id`` (it lists the folder every 2 s)."""
+        self._poll(lambda: self._status(f"/dags/{dag_id}") == 200, timeout, f"DAG {dag_id} not parsed")
+
+    def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, timeout: float = 60.0) -> str:
+        """Trigger a run of ``dag_id`` (once it is parsed); returns its run id."""
+        self.wait_for_dag(dag_id, timeout)
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": dict(conf or {})})
+        return str(run["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300.0) -> str:
+        """Until the run is finished; returns ``success`` or ``failed``; raises after ``timeout``."""
+        states: list[str] = []
+
+        def finished() -> bool:
+            states.append(self.run_state(dag_id, run_id))
+            return states[-1] in FINISHED_STATES
+
+        self._poll(finished, timeout, f"run {run_id} of {dag_id} not finished")
+        return states[-1]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
+        """``{(task_id, map_index): state}`` of the run's task instances."""
+        body = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
+        return {(ti["task_id"], ti["map_index"]): str(ti["state"]) for ti in body["task_instances"]}
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
+        """A task instance's XCom value, deserialized."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self.api("GET", path, params={"map_index": map_index, "deserialize": True, "stringify": False})["value"]
+
+    def _status(self, path: str) -> int:
+        try:
+            return self.session.get(f"{self.url}/api/v2{path}", timeout=10).status_code
+        except requests.RequestException:
+            return 0
+
+    def _poll(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} within {timeout:.0f} s\n{self.logs()}")
+            time.sleep(0.5)
+
+
+@pytest.fixture
+def airflow_cluster_factory() -> Iterator[Callable[..., AirflowCluster]]:
+    """``airflow_cluster_factory(parallelism=4, env={...})`` starts a cluster; all stop at teardown."""
+    started: list[AirflowCluster] = []
+
+    def factory(**kwargs: Any) -> AirflowCluster:
+        cluster = AirflowCluster(**kwargs)
+        started.append(cluster)
+        return cluster.start()
+
+    try:
+        yield factory
+    finally:
+        for cluster in started:
+            cluster.stop()

@@ -1,0 +1,59 @@
+"""Acceptance: 20 mapped tasks on one token under the real scheduler share one budget per window."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from window_meter import WindowMeter
+
+from airflow_provider_xlikes.hooks.budget import budget_fingerprint
+
+POSTS = [str(1_900_000_000_000_000_000 + i) for i in range(20)]
+LIKERS = 400
+PAGE = 20  # 20 pages per post: 400 requests, five and a half windows of 75
+DAG_ID = "xlikes_budget_mapped"
+DAG_SOURCE = f'''
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_xlikes import XLikingUsersOperator
+
+with DAG("{DAG_ID}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
+    XLikingUsersOperator.partial(task_id="likers", max_results={PAGE}).expand(tweet_id={POSTS!r})
+'''
+
+
+@pytest.mark.slow
+def test_mapped_tasks_on_one_token_take_at_most_one_429_per_window_and_use_the_ceiling(
+    x_sandbox_factory, airflow_cluster_factory
+) -> None:
+    sandbox = x_sandbox_factory(
+        window_seconds=3, rate_limit_key="token", clean=True, post_likes=[f"{post}:{LIKERS}" for post in POSTS]
+    )
+    cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
+    cluster.write_dag(DAG_ID, DAG_SOURCE)
+    cluster.wait_for_dag(DAG_ID)
+    with WindowMeter(sandbox) as meter:
+        started = time.monotonic()
+        run_id = cluster.trigger(DAG_ID)
+        state = cluster.wait_for_run(DAG_ID, run_id, timeout=240)
+        elapsed = time.monotonic() - started
+    assert state == "success", cluster.logs()
+    for index, post in enumerate(POSTS):
+        records = cluster.xcom(DAG_ID, run_id, "likers", map_index=index)
+        assert [record["id"] for record in records] == sandbox.admin.likers(post)
+    counts = sandbox.admin.request_counts()
+    rejected = counts["by_status"].get("429", 0)
+    assert counts["by_endpoint"]["liking_users"] == len(POSTS) * LIKERS // PAGE + rejected
+    windows = meter.report()
+    print(
+        f"{len(windows)} windows in {elapsed:.0f} s (requests, 429s): {[(w.requests, w.rejected) for w in windows]};"
+        f" 429s {rejected}; ceiling use {meter.ceiling_use(75):.0%}"
+    )
+    assert all(window.rejected <= 1 for window in windows), windows
+    assert meter.ceiling_use(75) >= 0.9, windows
+    # the tasks shared one budget, in a Variable named by the token's fingerprint (never the token)
+    token = sandbox.credentials["bearer_token"]
+    name = f"xlikes_ratelimit__{budget_fingerprint(sandbox.url, token)}__liking_users"
+    assert cluster.api("GET", f"/variables/{name}")["key"] == name
