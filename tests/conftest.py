@@ -87,8 +87,3 @@ def s3_bucket(s3_endpoint: str) -> str:
     )
     client.create_bucket(Bucket=name)
     return name
-
-
-from airflow_cluster import airflow_cluster_factory  # noqa: E402  (after AIRFLOW_HOME is set)
-
-__all__ = ["airflow_cluster_factory"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
+import pendulum
 import requests
 import tenacity
 
@@ -357,7 +358,8 @@ class XApiClient:
         return min(backoff, self.rate_limits.backoff_max) * random.uniform(1.0, 1.25)
 
     def _wait(self, seconds: float, *, endpoint: str, reason: str) -> None:
-        log.info("Rate limit: waiting %.1f s before the next %s (%s)", seconds, endpoint, reason)
+        until = pendulum.from_timestamp(time.time() + seconds, tz="UTC").to_iso8601_string()
+        log.info("Rate limit: waiting %.1f s, until %s, before the next %s (%s)", seconds, until, endpoint, reason)
         self.waiter(seconds, endpoint=endpoint, reason=reason)
 
     # ---- paging

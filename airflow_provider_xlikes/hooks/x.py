@@ -12,7 +12,15 @@ import requests
 from airflow.sdk import BaseHook
 
 from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, USERS_ME, Endpoint
-from airflow_provider_xlikes.exceptions import XConfigError, XMalformedResponseError, XValidationError
+from airflow_provider_xlikes.exceptions import (
+    XBadRequestError,
+    XConfigError,
+    XForbiddenError,
+    XMalformedResponseError,
+    XNotFoundError,
+    XRateLimitWait,
+    XValidationError,
+)
 from airflow_provider_xlikes.get_provider_info import CONN_FIELDS
 from airflow_provider_xlikes.hooks._auth import (
     AppBearerAuth,
@@ -25,6 +33,7 @@ from airflow_provider_xlikes.hooks.budget import BudgetStore, InMemoryBudgetStor
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
 from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore, in_task
 from airflow_provider_xlikes.pages import Page
+from airflow_provider_xlikes.progress import TOTAL_LOOKUPS
 from airflow_provider_xlikes.rate_limits import RateLimitPolicy, Waiter, sleep_waiter
 from airflow_provider_xlikes.validation import (
     Names,
@@ -403,6 +412,34 @@ class XHook(BaseHook):
     def get_liked_tweets(self, user_id: str | int, **kwargs: Any) -> list[dict[str, Any]]:
         """All posts ``user_id`` liked (or the first ``max_records``), as one list."""
         return [record for page in self.iter_liked_tweets(user_id, **kwargs) for record in page.data]
+
+    # ------------------------------------------------------------------ counts
+    def expected_total(self, endpoint: Endpoint, source_id: str | int) -> int | None:
+        """The number of records a listing should give, from one count lookup (the post's or the
+        user's ``public_metrics.like_count``, :data:`~airflow_provider_xlikes.progress.TOTAL_LOOKUPS`).
+
+        An upper estimate: likes by protected accounts are counted but not listed. ``None``, with a
+        log line, when the lookup is refused (scope, auth type, unknown id) or would have to wait.
+        """
+        lookup = TOTAL_LOOKUPS.get(endpoint.name)
+        if lookup is None:
+            return None
+        assert lookup.endpoint.id_argument is not None
+        source = validate_id(lookup.endpoint.id_argument, source_id)
+        lists: dict[str, Any] = {lookup.argument: ["public_metrics"]}
+        query = self.build_query(lookup.endpoint, **lists)
+        try:
+            response = self.client.request(lookup.endpoint, lookup.endpoint.url_path(source), params=query)
+        except (XForbiddenError, XNotFoundError, XBadRequestError, XRateLimitWait) as exc:
+            self.log.info("No expected total for %s %s: the count lookup was refused (%s)", endpoint.name, source, exc)
+            return None
+        data = response.payload.get("data")
+        metrics = data.get("public_metrics") if isinstance(data, dict) else None
+        count = metrics.get(lookup.metric) if isinstance(metrics, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            self.log.info("No expected total for %s %s: the count lookup gave none", endpoint.name, source)
+            return None
+        return count
 
     # ------------------------------------------------------------------ the authenticated user
     def get_me(

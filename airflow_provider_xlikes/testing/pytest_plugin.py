@@ -46,6 +46,7 @@ import pytest
 
 if TYPE_CHECKING:
     from airflow_provider_xlikes.sandbox.process import SandboxProcess
+    from airflow_provider_xlikes.testing.cluster import AirflowCluster
 
 
 MARKER = "x_sandbox"
@@ -106,3 +107,23 @@ def x_sandbox_factory() -> Iterator[Callable[..., SandboxProcess]]:
     finally:
         for sandbox in started:
             sandbox.stop()
+
+
+@pytest.fixture
+def airflow_cluster_factory() -> Iterator[Callable[..., AirflowCluster]]:
+    """Factory starting real Airflows (scheduler, dag-processor, api-server, triggerer):
+    ``airflow_cluster_factory(parallelism=4, env={...})``; every one is stopped at teardown."""
+    from airflow_provider_xlikes.testing.cluster import AirflowCluster
+
+    started: list[AirflowCluster] = []
+
+    def factory(**kwargs: Any) -> AirflowCluster:
+        cluster = AirflowCluster(**kwargs)
+        started.append(cluster)
+        return cluster.start()
+
+    try:
+        yield factory
+    finally:
+        for cluster in started:
+            cluster.stop()

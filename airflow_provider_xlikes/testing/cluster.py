@@ -3,9 +3,9 @@
 Each process runs in its own process group with a temporary ``AIRFLOW_HOME`` (SQLite metadata DB,
 its own DAGs folder) and is stopped at teardown, also when the test fails: SIGTERM to the group,
 a wait, then SIGKILL to the group (the scheduler ignores SIGTERM and its workers would be orphaned,
-see /work/shared/AIRFLOW.md). The REST API needs no login (SimpleAuthManager, all admins).
+which the scheduler ignores). The REST API needs no login (SimpleAuthManager, all admins).
 
-Use the fixture (import it into a conftest.py: ``from airflow_cluster import airflow_cluster_factory``)::
+Use the ``airflow_cluster_factory`` fixture of the package's pytest plugin::
 
     def test_my_dag(airflow_cluster_factory, x_sandbox):
         cluster = airflow_cluster_factory(env={"AIRFLOW_CONN_X_DEFAULT": x_sandbox.conn_json()})
@@ -29,12 +29,13 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import pytest
 import requests
 
 #: the processes of a cluster, and their command lines (after ``airflow``)
@@ -51,6 +52,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _moment(iso: Any) -> float:
+    return datetime.fromisoformat(str(iso).replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True)
+class WorkerOccupancy:
+    """The worker time of a task instance: ``runs`` task processes (the first, then one per resume
+    after a deferral) that ran ``worker_seconds`` in all, within ``wall_seconds``."""
+
+    worker_seconds: float
+    wall_seconds: float
+    runs: int
+
+    @property
+    def share(self) -> float:
+        return self.worker_seconds / self.wall_seconds if self.wall_seconds > 0 else 1.0
 
 
 class AirflowCluster:
@@ -118,7 +137,7 @@ class AirflowCluster:
         self.stop()
 
     def _airflow(self, *args: str) -> None:
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 - our own airflow executable
             [self._executable(), *args], env=self.env, capture_output=True, text=True, timeout=300, check=False
         )
         if result.returncode != 0:
@@ -130,7 +149,7 @@ class AirflowCluster:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         with open(self.home / f"{name}.log", "wb") as log:
-            self.processes[name] = subprocess.Popen(
+            self.processes[name] = subprocess.Popen(  # noqa: S603 - our own airflow executable
                 [self._executable(), *args],
                 env=self.env,
                 stdout=log,
@@ -212,6 +231,28 @@ class AirflowCluster:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.api("GET", path, params={"map_index": map_index, "deserialize": True, "stringify": False})["value"]
 
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> list[dict[str, Any]]:
+        """The structured log events of one try of a task instance (every deferral's resume included)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        content = self.api("GET", path, params={"full_content": True})["content"]
+        return [event for event in content if isinstance(event, dict) and event.get("timestamp")]
+
+    def worker_occupancy(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> WorkerOccupancy:
+        """How long a task instance held a worker, from its own records: the time its task processes
+        ran (each from its log's ``Pre Execute`` to its last ``endgroup``) against the task instance's
+        ``start_date`` to ``end_date``."""
+        ti = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+        events = self.task_log(dag_id, run_id, task_id, try_number)
+        segments: list[list[float]] = []
+        for event in events:  # the triggerer's lines are in between: only task-runner markers count
+            if event.get("event") == "::group::Pre Execute":
+                segments.append([_moment(event["timestamp"])] * 2)
+            elif event.get("event") == "::endgroup::" and segments:
+                segments[-1][1] = _moment(event["timestamp"])
+        wall = _moment(ti["end_date"]) - _moment(ti["start_date"])
+        worker = sum(end - start for start, end in segments)
+        return WorkerOccupancy(worker_seconds=worker, wall_seconds=wall, runs=len(segments))
+
     def _status(self, path: str) -> int:
         try:
             return self.session.get(f"{self.url}/api/v2{path}", timeout=10).status_code
@@ -225,20 +266,3 @@ class AirflowCluster:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} within {timeout:.0f} s\n{self.logs()}")
             time.sleep(0.5)
-
-
-@pytest.fixture
-def airflow_cluster_factory() -> Iterator[Callable[..., AirflowCluster]]:
-    """``airflow_cluster_factory(parallelism=4, env={...})`` starts a cluster; all stop at teardown."""
-    started: list[AirflowCluster] = []
-
-    def factory(**kwargs: Any) -> AirflowCluster:
-        cluster = AirflowCluster(**kwargs)
-        started.append(cluster)
-        return cluster.start()
-
-    try:
-        yield factory
-    finally:
-        for cluster in started:
-            cluster.stop()

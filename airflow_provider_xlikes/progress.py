@@ -1,0 +1,89 @@
+"""Progress of a listing a user can read: records so far of the expected total, the quota left in
+the window, and the time still to go at the rate limit.
+
+The expected total comes from one count lookup before paging (:data:`TOTAL_LOOKUPS`: a post's
+``public_metrics.like_count`` for its liking users, a user's for their liked posts). X's counts
+include likes the listings do not return (protected accounts, non-public posts), so the total is an
+upper estimate and is shown with a ``~``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS, POST_LOOKUP, USER_LOOKUP, Endpoint
+from airflow_provider_xlikes.rate_limits import RateLimit
+
+__all__ = ["TOTAL_LOOKUPS", "ListingProgress", "TotalLookup", "format_duration"]
+
+
+@dataclass(frozen=True)
+class TotalLookup:
+    """Where a listing's expected total is read: ``public_metrics.<metric>`` of the object that
+    ``endpoint`` returns for the listing's id, asked for with the ``argument`` field list."""
+
+    endpoint: Endpoint
+    argument: str
+    metric: str = "like_count"
+
+
+#: the count lookup of each listing, by listing name
+TOTAL_LOOKUPS: dict[str, TotalLookup] = {
+    LIKING_USERS.name: TotalLookup(POST_LOOKUP, "tweet_fields"),
+    LIKED_TWEETS.name: TotalLookup(USER_LOOKUP, "user_fields"),
+}
+
+
+def format_duration(seconds: float) -> str:
+    """``1 h 38 min``, ``12 min``, ``40 s``: a wait or an estimate, to the unit that matters."""
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return f"{whole} s"
+    minutes = math.ceil(whole / 60) if whole < 3600 else whole // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@dataclass
+class ListingProgress:
+    """One listing's progress line per page.
+
+    ``expected``: the total to expect (``None``: unknown); ``page_size``: records per request;
+    ``window_seconds``: the length of the endpoint's rate-limit window.
+    """
+
+    expected: int | None
+    page_size: int
+    window_seconds: float
+
+    def line(self, page_number: int, records: int, rate_limit: RateLimit | None, now: float | None = None) -> str:
+        """``page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this window, about 1 h 29 min to go``."""
+        parts = [f"page {page_number}: {records:,}"]
+        if self.expected:
+            parts[0] += f" of ~{self.expected:,} ({min(records / self.expected, 1.0):.1%})".replace("%", " %")
+        else:
+            parts[0] += " records so far"
+        if rate_limit is not None and rate_limit.remaining is not None:
+            of = f"/{rate_limit.limit}" if rate_limit.limit is not None else ""
+            parts.append(f"{rate_limit.remaining}{of} requests left in this window")
+        to_go = self.seconds_to_go(records, rate_limit, time.time() if now is None else now)
+        if to_go is not None:
+            parts.append(f"about {format_duration(to_go)} to go" if to_go >= 1 else "finishing in this window")
+        return ", ".join(parts)
+
+    def seconds_to_go(self, records: int, rate_limit: RateLimit | None, now: float) -> float | None:
+        """The time until the last page at the rate limit: the rest of this window while its quota
+        lasts, then a whole window per ``limit`` requests (the last window's own requests not
+        counted: they take seconds). ``None`` when the total or the window is unknown."""
+        if not self.expected or rate_limit is None or rate_limit.remaining is None or not rate_limit.limit:
+            return None
+        requests_left = math.ceil(max(self.expected - records, 0) / self.page_size)
+        if requests_left <= rate_limit.remaining:
+            return 0.0
+        windows = math.ceil((requests_left - rate_limit.remaining) / rate_limit.limit)
+        until_reset = max((rate_limit.reset_at or now) - now, 0.0)
+        return until_reset + (windows - 1) * self.window_seconds
