@@ -94,3 +94,27 @@ def test_the_trigger_serializes_to_what_rebuilds_it() -> None:
     rebuilt = XResumeAtTrigger(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
     assert set(kwargs) == {"moment", "state"}  # a time and a cursor: no token, no page, no session
+
+
+def test_deferrable_likes_and_unlikes_wait_in_the_trigger_and_send_each_id_once(
+    x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = x_sandbox_factory(window_seconds=2, me_likes=130)
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("oauth2_user"))
+    chosen = sandbox.admin.liked(sandbox.user_id)[:60]  # more than the 50 writes per window
+    before = _trigger_classes().count("airflow_provider_xlikes.triggers.likes.XResumeAtTrigger")
+    body = f'XUnlikeOperator(task_id="t", tweet_id={chosen!r}, deferrable=True, defer_after=0)'
+    result = run_dag(SOURCE.replace("XLikingUsersOperator", "XUnlikeOperator").replace("BODY", body))
+    assert result.state == "success", result.states()
+    assert result.xcom("t") == dict.fromkeys(chosen, False)
+    assert not set(chosen) & set(sandbox.admin.liked(sandbox.user_id))
+    body = f'XLikeOperator(task_id="t", tweet_id={chosen!r}, deferrable=True, defer_after=0)'
+    result = run_dag(SOURCE.replace("XLikingUsersOperator", "XLikeOperator").replace("BODY", body))
+    assert result.state == "success", result.states()
+    assert result.xcom("t") == dict.fromkeys(chosen, True)
+    assert set(chosen) <= set(sandbox.admin.liked(sandbox.user_id))
+    counts = sandbox.admin.request_counts()
+    assert counts["by_endpoint"]["likes_delete"] == 60 and counts["by_endpoint"]["likes_create"] == 60
+    assert counts["by_status"].get("429", 0) == 0
+    # each operator deferred (at least) once: the writes' windows were waited for in the trigger
+    assert _trigger_classes().count("airflow_provider_xlikes.triggers.likes.XResumeAtTrigger") >= before + 2

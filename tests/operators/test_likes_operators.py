@@ -112,7 +112,16 @@ def test_xcom_limit_fails_early_and_points_to_output_path(bearer: Any, run_dag: 
     result = run_dag(dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000)'))
     assert result.states() == {("big", -1): "failed"}
     assert result.xcom("big") is None
-    # stopped after the page that crossed the limit, not after all 10 pages
+    # the ~1,000 likers expected will not fit at the size of the first 100: stopped after one page of 10
+    assert requests_to(bearer, "liking_users") == 1
+
+
+@pytest.mark.x_sandbox(clean=True)
+def test_without_the_count_lookup_the_xcom_limit_stops_at_the_page_that_crosses_it(bearer: Any, run_dag: Any) -> None:
+    posts = featured(bearer)
+    body = f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000, lookup_total=False)'
+    result = run_dag(dag_source(body))
+    assert result.states() == {("big", -1): "failed"}
     assert requests_to(bearer, "liking_users") == 2
 
 
@@ -139,7 +148,7 @@ def test_a_failed_xcom_limit_is_not_retried(bearer: Any, run_dag: Any) -> None:
         dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000, retries=3)')
     )
     assert result.states() == {("big", -1): "failed"}  # failed at once, not up_for_retry
-    assert requests_to(bearer, "liking_users") == 2
+    assert requests_to(bearer, "liking_users") == 1
 
 
 def test_no_xcom_limit_with_an_object_storage_xcom_backend(monkeypatch: pytest.MonkeyPatch) -> None:
