@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 from airflow_provider_xlikes.output import iter_records
@@ -45,14 +44,11 @@ def main() -> None:
     sandbox = start_sandbox(window_seconds=args.window, clean=True, post_likes=[f"{POST}:{likers}"])
     try:
         with AirflowCluster(parallelism=2, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}) as cluster:
-            cluster.write_dag(DAG_ID, DAG.format(dag_id=DAG_ID, post=POST, output=output.as_uri()))
-            cluster.wait_for_dag(DAG_ID)
-            started = time.monotonic()
-            run_id = cluster.trigger(DAG_ID)
-            state = cluster.wait_for_run(DAG_ID, run_id, timeout=args.window * (args.windows + 2) + 120)
-            elapsed = time.monotonic() - started
-            if state != "success":
-                raise SystemExit(f"run {state}:\n{cluster.logs()}")
+            source = DAG.format(dag_id=DAG_ID, post=POST, output=output.as_uri())
+            run = cluster.run_dag(DAG_ID, source, timeout=args.window * (args.windows + 2) + 120)
+            if run.state != "success":
+                raise SystemExit(f"run {run.state}:\n{cluster.logs()}")
+            run_id, elapsed = run.run_id, run.seconds
             occupancy = cluster.worker_occupancy(DAG_ID, run_id, "likers")
             records = sum(1 for _ in iter_records(cluster.xcom(DAG_ID, run_id, "likers")))
         counts = sandbox.admin.request_counts()

@@ -59,6 +59,15 @@ def _moment(iso: Any) -> float:
 
 
 @dataclass(frozen=True)
+class FinishedRun:
+    """A DAG run that ended: its id, ``success`` or ``failed``, and the seconds from trigger to end."""
+
+    run_id: str
+    state: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class WorkerOccupancy:
     """The worker time of a task instance: ``runs`` task processes (the first, then one per resume
     after a deferral) that ran ``worker_seconds`` in all, within ``wall_seconds``."""
@@ -108,6 +117,9 @@ class AirflowCluster:
             for name, args in PROCESSES.items():
                 self._spawn(name, [arg.format(port=self.port) for arg in args])
             self._wait_until_healthy(timeout)
+            # all-admins mode hands out a token without credentials; Airflow 3.1 wants one on every call
+            token = self.session.get(f"{self.url}/auth/token", timeout=10).json()["access_token"]
+            self.session.headers["Authorization"] = f"Bearer {token}"
         except BaseException:
             self.stop()
             raise
@@ -206,6 +218,15 @@ class AirflowCluster:
         self.wait_for_dag(dag_id, timeout)
         run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": dict(conf or {})})
         return str(run["dag_run_id"])
+
+    def run_dag(self, dag_id: str, source: str, timeout: float = 300.0) -> FinishedRun:
+        """Write ``source`` as ``dag_id``'s file, trigger a run once it is parsed, wait until it ends."""
+        self.write_dag(dag_id, source)
+        self.wait_for_dag(dag_id)
+        started = time.monotonic()
+        run_id = self.trigger(dag_id)
+        state = self.wait_for_run(dag_id, run_id, timeout=timeout)
+        return FinishedRun(run_id, state, time.monotonic() - started)
 
     def run_state(self, dag_id: str, run_id: str) -> str:
         return str(self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from window_meter import WindowMeter
 
@@ -32,14 +30,10 @@ def test_mapped_tasks_on_one_token_take_at_most_one_429_per_window_and_use_the_c
         window_seconds=3, rate_limit_key="token", clean=True, post_likes=[f"{post}:{LIKERS}" for post in POSTS]
     )
     cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
-    cluster.write_dag(DAG_ID, DAG_SOURCE)
-    cluster.wait_for_dag(DAG_ID)
     with WindowMeter(sandbox) as meter:
-        started = time.monotonic()
-        run_id = cluster.trigger(DAG_ID)
-        state = cluster.wait_for_run(DAG_ID, run_id, timeout=240)
-        elapsed = time.monotonic() - started
-    assert state == "success", cluster.logs()
+        run = cluster.run_dag(DAG_ID, DAG_SOURCE, timeout=240)
+    assert run.state == "success", cluster.logs()
+    run_id, elapsed = run.run_id, run.seconds
     for index, post in enumerate(POSTS):
         records = cluster.xcom(DAG_ID, run_id, "likers", map_index=index)
         assert [record["id"] for record in records] == sandbox.admin.likers(post)

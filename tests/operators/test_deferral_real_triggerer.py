@@ -8,7 +8,6 @@ triggerer keeps the kwargs of ``defer()`` that ``dag.test()`` drops.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -50,14 +49,10 @@ def test_deferrable_listings_cross_windows_on_the_real_triggerer(
         post_likes=[f"{XCOM_POST}:{LIKERS}", f"{FILES_POST}:{LIKERS}"],
     )
     cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
-    cluster.write_dag(DAG_ID, _dag_source((tmp_path / "likers").as_uri()))
-    cluster.wait_for_dag(DAG_ID)
     with WindowMeter(sandbox) as meter:
-        started = time.monotonic()
-        run_id = cluster.trigger(DAG_ID)
-        state = cluster.wait_for_run(DAG_ID, run_id, timeout=180)
-        elapsed = time.monotonic() - started
-    assert state == "success", cluster.logs()
+        run = cluster.run_dag(DAG_ID, _dag_source((tmp_path / "likers").as_uri()), timeout=180)
+    assert run.state == "success", cluster.logs()
+    run_id, elapsed = run.run_id, run.seconds
     truth = {post: sandbox.admin.likers(post, limit=LIKERS) for post in (XCOM_POST, FILES_POST)}
     assert [u["id"] for u in cluster.xcom(DAG_ID, run_id, "to_xcom")] == truth[XCOM_POST]
     manifest = cluster.xcom(DAG_ID, run_id, "to_files")
