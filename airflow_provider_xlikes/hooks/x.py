@@ -29,7 +29,13 @@ from airflow_provider_xlikes.hooks._auth import (
     StaticBearerAuth,
     TokenEndpoint,
 )
-from airflow_provider_xlikes.hooks.budget import BudgetStore, InMemoryBudgetStore, SharedBudget, VariableBudgetStore
+from airflow_provider_xlikes.hooks.budget import (
+    BudgetStore,
+    InMemoryBudgetStore,
+    SharedBudget,
+    VariableBudgetStore,
+    budget_fingerprint,
+)
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
 from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore, in_task
 from airflow_provider_xlikes.pages import Page
@@ -221,6 +227,13 @@ class XHook(BaseHook):
         if identity:
             client.budget = SharedBudget(self.budget_store, client.base_url, identity)
         return client
+
+    @cached_property
+    def authorization_fingerprint(self) -> str:
+        """A non-reversible name of what the credentials act as at this API (16 hex digits, as in
+        the shared budget's keys): the same token, app or user authorization gives the same name."""
+        client = self.client
+        return budget_fingerprint(client.base_url, client.auth.budget_identity or self.settings.auth_type)
 
     @cached_property
     def budget_store(self) -> BudgetStore:

@@ -51,6 +51,7 @@ from airflow_provider_xlikes.exceptions import (
     XValidationError,
 )
 from airflow_provider_xlikes.hooks.x import XHook
+from airflow_provider_xlikes.operators.incremental import IncrementalListing
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
     DEFAULT_OUTPUT_FORMAT,
@@ -255,6 +256,14 @@ class BaseXListingOperator(BaseXOperator):
         ``"auto"`` (default: 1 MiB, or no limit where the XCom backend keeps values in object
         storage, common-io's ``XComObjectStorageBackend``), a number of bytes, or ``None`` (no limit).
         With an expected total, a listing that will not fit fails after its first page.
+    :param incremental: collect only what is new since the last successful run of this listing
+        (same endpoint, id and authorization): paging stops at the newest record that run
+        collected; the first run is a full backfill. The output (XCom, or the manifest's
+        ``incremental`` key) says where it stopped. See :mod:`airflow_provider_xlikes.operators.incremental`.
+    :param incremental_max_pages: with ``incremental``, read at most this many pages looking for the
+        last run's newest records (``None``, default: until found or the listing ends, so that no
+        new like is ever missed; when none of them is listed any more, every record is taken as new
+        and the log says so).
     :param lookup_total: before paging, look up the total to expect (one request: the post's or the
         user's ``like_count``) for the progress lines and the early XCom check; a refused lookup is
         skipped with a log line.
@@ -283,6 +292,8 @@ class BaseXListingOperator(BaseXOperator):
         part_records: int = DEFAULT_PART_RECORDS,
         xcom_max_bytes: int | Literal["auto"] | None = "auto",
         lookup_total: bool = True,
+        incremental: bool = False,
+        incremental_max_pages: int | None = None,
         **kwargs: Any,
     ) -> None:
         given = kwargs.pop("outlets", None)
@@ -303,6 +314,8 @@ class BaseXListingOperator(BaseXOperator):
         self.part_records = part_records
         self.xcom_max_bytes = xcom_max_bytes
         self.lookup_total = lookup_total
+        self.incremental = incremental
+        self.incremental_max_pages = incremental_max_pages
         self._progress = ListingProgress(None, max_results, WINDOW_SECONDS)
         self._validate(rendered=False)
 
@@ -329,7 +342,7 @@ class BaseXListingOperator(BaseXOperator):
         for argument, value in self.lists.items():
             if rendered or is_concrete(value):
                 validate_names(endpoint, argument, value)
-        for flag in ("join_includes", "lookup_total"):
+        for flag in ("join_includes", "lookup_total", "incremental"):
             if not isinstance(getattr(self, flag), bool):
                 raise XValidationError(flag, getattr(self, flag), "True or False")
         if self.output_format not in OUTPUT_FORMATS:
@@ -338,6 +351,8 @@ class BaseXListingOperator(BaseXOperator):
             raise XValidationError("compression", self.compression, "None or 'gzip'")
         if self.part_records is None or validate_positive("part_records", self.part_records) is None:
             raise XValidationError("part_records", self.part_records, "a positive integer")
+        if self.incremental_max_pages is not None:
+            validate_positive("incremental_max_pages", self.incremental_max_pages)
         if self.xcom_max_bytes != "auto":
             validate_positive("xcom_max_bytes", self.xcom_max_bytes)
         if rendered or is_concrete(self.output_path):
@@ -362,11 +377,41 @@ class BaseXListingOperator(BaseXOperator):
         self._validate(rendered=True)
         assert self.endpoint.id_argument is not None
         source_id = validate_id(self.endpoint.id_argument, self.source_id)
-        self._progress = ListingProgress(self._expected_total(source_id, resume), self.max_results, WINDOW_SECONDS)
-        if self.output_path is None:
-            return self._collect_to_xcom(context, source_id, resume)
-        location = _output_location(self.output_path, self.output_conn_id)
-        return self._collect_to_storage(context, source_id, location, resume)
+        location = None if self.output_path is None else _output_location(self.output_path, self.output_conn_id)
+        if resume is None and location is not None:
+            resume = self._load_checkpoint(context)
+        scan = self._open_scan(context, source_id, location, resume) if self.incremental else None
+        # a later incremental run expects the few new likes, not the whole listing: no total to look up
+        backfill = scan is None or scan.scan.head is None
+        expected = self._expected_total(source_id, resume) if backfill else None
+        self._progress = ListingProgress(expected, self.max_results, WINDOW_SECONDS)
+        if location is None:
+            return self._collect_to_xcom(context, source_id, resume, scan)
+        return self._collect_to_storage(context, source_id, location, resume, scan)
+
+    def _open_scan(
+        self,
+        context: Context,
+        source_id: str,
+        location: ObjectStoragePath | None,
+        resume: Mapping[str, Any] | None,
+    ) -> IncrementalListing:
+        """The incremental scan: resumed from a deferral's or checkpoint's state, else from the
+        head stored by the last committed run (in the output asset's state store where there is one)."""
+        asset = None
+        if location is not None:
+            uri = asset_uri(location)
+            asset = next((o for o in self.outlets or [] if isinstance(o, Asset) and o.uri == uri), None)
+        state = resume.get("incremental") if resume is not None else None
+        return IncrementalListing.open(
+            context,
+            self.endpoint,
+            source_id,
+            self.hook.authorization_fingerprint,
+            asset=asset,
+            resume=state if isinstance(state, dict) else None,
+            max_pages=self.incremental_max_pages,
+        )
 
     def _expected_total(self, source_id: str, resume: Mapping[str, Any] | None) -> int | None:
         """The records to expect (``max_records`` at most): from the resume state after a deferral,
@@ -453,7 +498,9 @@ class BaseXListingOperator(BaseXOperator):
                 "; ".join(sorted({str(e.get("title") or e.get("type") or "error") for e in page.errors})),
             )
 
-    def _collect_to_xcom(self, context: Context, source_id: str, resume: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def _collect_to_xcom(
+        self, context: Context, source_id: str, resume: dict[str, Any] | None, scan: IncrementalListing | None
+    ) -> list[dict[str, Any]]:
         state = resume or {"batches": 0, "records": 0, "size": 2, "next_token": None}
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
@@ -461,7 +508,8 @@ class BaseXListingOperator(BaseXOperator):
         size = int(state["size"])
         limit = self.xcom_limit
         try:
-            for page in self._pages(source_id, collected=state["records"], pagination_token=state["next_token"]):
+            pages = self._pages(source_id, collected=state["records"], pagination_token=state["next_token"])
+            for page in pages if scan is None else scan.pages(pages):
                 page_records = self._records(page, None)
                 records.extend(page_records)
                 errors.extend(page.errors)
@@ -483,8 +531,9 @@ class BaseXListingOperator(BaseXOperator):
                     "batches": batch + 1,
                     "records": int(state["records"]) + len(records),
                     "size": size,
-                    "next_token": wait.pagination_token,
+                    "next_token": wait.pagination_token if scan is None else scan.restart_token(wait.pagination_token),
                     "expected": self._progress.expected,
+                    **({} if scan is None else {"incremental": scan.state()}),
                 },
             )
         records, errors = self._with_deferred_batches(context, int(state["batches"]), records, errors, includes)
@@ -496,6 +545,9 @@ class BaseXListingOperator(BaseXOperator):
         self.log.info(
             "%s %s=%s: %d records to XCom", self.endpoint.name, self.endpoint.id_argument, source_id, len(records)
         )
+        if scan is not None:
+            context["ti"].xcom_push(key="incremental", value=scan.summary())
+            self._commit_scan(scan)
         return records
 
     def _check_xcom_room(self, source_id: str, page: Page, collected: int, size: int, limit: int | None) -> None:
@@ -543,10 +595,16 @@ class BaseXListingOperator(BaseXOperator):
         return all_records + records, all_errors + errors
 
     def _collect_to_storage(
-        self, context: Context, source_id: str, location: ObjectStoragePath, resume: dict[str, Any] | None
+        self,
+        context: Context,
+        source_id: str,
+        location: ObjectStoragePath,
+        state: dict[str, Any] | None,
+        scan: IncrementalListing | None,
     ) -> dict[str, Any]:
-        state = resume if resume is not None else self._load_checkpoint(context)
         writer = self._open_writer(location, context, state)
+        if scan is not None and state is not None and not state:  # the checkpoint was not usable
+            scan = self._open_scan(context, source_id, location, None)
         self._clean_abandoned_staging(context, writer)
         self.log.info("Writing %s to %s (staging %s)", self.endpoint.name, writer.final_dir, writer.staging_dir)
         with writer:
@@ -560,7 +618,10 @@ class BaseXListingOperator(BaseXOperator):
             complete = bool(state and state.get("complete"))
             total = writer.record_count
             try:
-                pages = () if complete else self._pages(source_id, collected=total, pagination_token=writer.next_token)
+                pages: Iterable[Page] = ()
+                if not complete:
+                    pages = self._pages(source_id, collected=total, pagination_token=writer.next_token)
+                    pages = pages if scan is None else scan.pages(pages)
                 for page in pages:
                     closed = writer.write_page(
                         self._records(page, source_id),
@@ -570,15 +631,21 @@ class BaseXListingOperator(BaseXOperator):
                     )
                     total += len(page.data)
                     self._log_page(source_id, page, total)
-                    complete = page.next_token is None
+                    complete = page.next_token is None or (scan is not None and scan.finished)
                     if closed is not None:
-                        self._save_checkpoint(context, self._checkpoint(writer, complete))
+                        self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
             except XRateLimitWait as wait:
                 writer.close_part()  # what the task holds is durable before the worker slot is given up
-                checkpoint = self._checkpoint(writer, False)
+                checkpoint = self._checkpoint(writer, False, scan)
                 self._save_checkpoint(context, checkpoint)
                 self.defer_until_reset(wait, checkpoint)
-            manifest = writer.commit(self._manifest_metadata(context, source_id, complete, writer))
+            complete = complete or (scan is not None and scan.finished)
+            metadata = self._manifest_metadata(context, source_id, complete, writer)
+            if scan is not None:
+                metadata["incremental"] = scan.summary()
+            manifest = writer.commit(metadata)
+        if scan is not None:
+            self._commit_scan(scan)
         self._clear_checkpoint(context)
         self.log.info(
             "Committed %d records in %d file(s), %d pages, %d include objects, %d partial errors: %s",
@@ -592,9 +659,34 @@ class BaseXListingOperator(BaseXOperator):
         self._emit_asset_event(context, location, manifest)
         return manifest
 
-    def _checkpoint(self, writer: OutputWriter, complete: bool) -> dict[str, Any]:
-        """What a resumed try needs: the durable parts and the cursor after them, the expected total."""
-        return {"writer": writer.checkpoint(), "complete": complete, "expected": self._progress.expected}
+    def _checkpoint(self, writer: OutputWriter, complete: bool, scan: IncrementalListing | None) -> dict[str, Any]:
+        """What a resumed try needs: the durable parts and the cursor after them, the expected total,
+        the incremental scan's state."""
+        checkpoint = {"writer": writer.checkpoint(), "complete": complete, "expected": self._progress.expected}
+        if scan is not None:
+            checkpoint["incremental"] = scan.state()
+        return checkpoint
+
+    def _commit_scan(self, scan: IncrementalListing) -> None:
+        """Advance the listing's head, now that the run's output is committed."""
+        scan.commit()
+        result = scan.result
+        if result.stop is not None and result.stop.value == "end" and scan.scan.head is not None:
+            self.log.warning(
+                "Incremental %s: none of the previous run's %d newest records is listed any more (unliked): "
+                "the whole listing was taken as new, records of earlier runs among it",
+                self.endpoint.name,
+                len(scan.scan.head),
+            )
+        self.log.info(
+            "Incremental %s: %d new record(s), stopped %s%s; the next run stops at the newest of them",
+            self.endpoint.name,
+            result.new_count,
+            {"head": "at the previous run's newest record", "end": "at the end of the listing"}.get(
+                result.stop.value if result.stop is not None else "", "after a bounded overlap scan"
+            ),
+            f" ({result.marker})" if result.marker else "",
+        )
 
     def _open_writer(self, location: ObjectStoragePath, context: Context, state: dict[str, Any] | None) -> OutputWriter:
         """The writer, opened fresh or from a checkpoint (a checkpoint whose parts are gone: fresh)."""

@@ -59,9 +59,12 @@ def run_dag(airflow_db: None, request: pytest.FixtureRequest) -> Callable[[str],
     folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
 
-    def run(source: str) -> DagRunResult:
-        dag_id = f"{request.node.name[:60]}_{uuid.uuid4().hex[:8]}"
-        dag_id = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in dag_id)
+    def run(source: str, *, dag_id: str | None = None, logical_date: Any = None) -> DagRunResult:
+        """``dag_id``: run the DAG of an earlier call again (a later run of the same DAG), at
+        ``logical_date`` (each run of one DAG needs its own)."""
+        if dag_id is None:
+            dag_id = f"{request.node.name[:60]}_{uuid.uuid4().hex[:8]}"
+            dag_id = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in dag_id)
         path = folder / f"{dag_id}.py"
         path.write_text(textwrap.dedent(source).replace("DAG_ID", dag_id), encoding="utf-8")
         spec = importlib.util.spec_from_file_location(f"xlikes_test_dag_{dag_id}", path)
@@ -69,7 +72,7 @@ def run_dag(airflow_db: None, request: pytest.FixtureRequest) -> Callable[[str],
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag = module.dag
-        dag_run = dag.test()
+        dag_run = dag.test() if logical_date is None else dag.test(logical_date=logical_date)
         return DagRunResult(dag_id, dag_run.run_id, str(dag_run.state))
 
     return run
