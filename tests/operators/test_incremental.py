@@ -4,14 +4,13 @@ commits (a killed run's retry collects the same new records once)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pendulum
 import pytest
 from test_deferral import _trigger_classes
-from test_resume_after_crash import _airflow, _give_start_date, _kill_after, _task_run
+from test_resume_after_crash import KillableDag, _kill_after
 
 from airflow_provider_xlikes.incremental import HEAD_VARIABLE_PREFIX
 from airflow_provider_xlikes.output import iter_records
@@ -82,49 +81,29 @@ def test_a_killed_incremental_run_is_retried_to_the_same_new_records_once(
     x_sandbox_factory: Any, airflow_db: None, tmp_path: Path
 ) -> None:
     """Output to files: the head lives in the output asset's state store and advances on commit only."""
-    import uuid
-
     sandbox = x_sandbox_factory(post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"])
-    out = tmp_path / "out"
-    dag_id = f"incremental_{uuid.uuid4().hex[:8]}"
-    import os
-
-    dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    dags.mkdir(parents=True, exist_ok=True)
-    source = _source(f"output_path={out.as_uri()!r}, part_records=500").replace("DAG_ID", dag_id)
-    (dags / f"{dag_id}.py").write_text(source)
-    env = {**os.environ, "AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}
-    _airflow("dags", "reserialize", env=env)
-
-    def new_run() -> str:
-        run_id = f"manual__{uuid.uuid4().hex[:8]}"
-        _airflow("dags", "trigger", dag_id, "--run-id", run_id, env=env)
-        _give_start_date(dag_id, run_id)
-        return run_id
-
-    def finish(run_id: str) -> dict[str, Any]:
-        proc = _task_run(dag_id, run_id, env)
-        output = proc.communicate(timeout=300)[0].decode()
-        assert proc.returncode == 0, output[-3000:]
-        (path,) = out.rglob(f"run_id={run_id.replace(':', '_').replace('+', '_')}*/**/_manifest.json")
-        return dict(json.loads(path.read_text()))
-
     variables_before = set(_head_variables())
-    backfill = finish(new_run())
+    dag = KillableDag(sandbox, tmp_path / "out", "incremental=True")
+    backfill_run = dag.new_run()
+    dag.run(backfill_run)
+    backfill = dag.manifest(backfill_run)
     assert backfill["record_count"] == 2000 and backfill["incremental"]["backfill"] is True
 
     added = sandbox.admin.add_likes(POST, 2000)  # 20 new pages on top of the 20 collected
-    run_id = new_run()
+    run_id = dag.new_run()
     before = sandbox.admin.total_requests("liking_users")
-    _kill_after(sandbox, _task_run(dag_id, run_id, env), before + 14)  # parts of pages 1-10 committed
+    _kill_after(sandbox, dag.start(run_id), before + 14)  # parts of pages 1-10 committed
     killed_at = sandbox.admin.total_requests("liking_users")
-    manifest = finish(run_id)  # the retry of the killed run
+    dag.run(run_id)  # the retry of the killed run
+    manifest = dag.manifest(run_id)
     assert sandbox.admin.total_requests("liking_users") - killed_at == 11  # pages 11-20, and 21 with the head
     assert [r["id"] for r in iter_records(manifest)] == added  # the new records, once
     assert manifest["incremental"]["stop"] == "head" and manifest["complete"] is True
     assert set(_head_variables()) == variables_before  # kept in the output asset's state store, no Variable
 
-    later = finish(new_run())  # nothing new since the committed retry
+    later_run = dag.new_run()  # nothing new since the committed retry
+    dag.run(later_run)
+    later = dag.manifest(later_run)
     assert later["record_count"] == 0 and later["incremental"]["stop"] == "head"
 
 

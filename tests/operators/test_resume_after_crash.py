@@ -29,7 +29,7 @@ from airflow.sdk import DAG
 from airflow_provider_xlikes import XLikingUsersOperator
 
 with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
-    XLikingUsersOperator(task_id="likers", tweet_id="POST", output_path="OUT", part_records=500)
+    XLikingUsersOperator(task_id="likers", tweet_id="POST", output_path="OUT", part_records=500, ARGS)
 """
 
 
@@ -60,16 +60,33 @@ def _kill_after(sandbox: Any, proc: subprocess.Popen[bytes], requests: int) -> N
         proc.wait(timeout=30)
 
 
+def _give_start_date(dag_id: str, run_id: str) -> None:
+    """Start the DAG run as a scheduler would (Airflow 3.1's ``tasks test`` fails on a run without one)."""
+    import pendulum
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one()
+        run.start_date = run.start_date or pendulum.now("UTC")
+
+
 class KillableDag:
     """A one-task DAG (``likers``) whose DAG runs and task runs a test starts and kills at will."""
 
-    def __init__(self, sandbox: Any, out: Path) -> None:
+    def __init__(self, sandbox: Any, out: Path, args: str = "") -> None:
+        """``args``: more arguments of the operator (``"incremental=True"``)."""
         self.sandbox = sandbox
         self.out = out
         self.dag_id = f"resume_{uuid.uuid4().hex[:8]}"
         dags = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
         dags.mkdir(parents=True, exist_ok=True)
-        source = SOURCE.replace("DAG_ID", self.dag_id).replace("POST", POST).replace("OUT", out.as_uri())
+        source = (
+            SOURCE.replace("DAG_ID", self.dag_id)
+            .replace("POST", POST)
+            .replace("OUT", out.as_uri())
+            .replace("ARGS", args)
+        )
         (dags / f"{self.dag_id}.py").write_text(source)
         self.env = {**os.environ, "AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}
         _airflow("dags", "reserialize", env=self.env)
@@ -78,6 +95,7 @@ class KillableDag:
         """A DAG run the task's tries belong to (without a scheduler it only exists: tries run below)."""
         run_id = f"manual__{uuid.uuid4().hex[:8]}"
         _airflow("dags", "trigger", self.dag_id, "--run-id", run_id, env=self.env)
+        _give_start_date(self.dag_id, run_id)
         return run_id
 
     def start(self, run_id: str) -> subprocess.Popen[bytes]:
@@ -88,6 +106,11 @@ class KillableDag:
         output = proc.communicate(timeout=300)[0].decode()
         assert proc.returncode == 0, output[-3000:]
         return output
+
+    def manifest(self, run_id: str) -> dict[str, Any]:
+        """The committed manifest of ``run_id``'s task instance."""
+        (path,) = [p for p in self.out.rglob("_manifest.json") if f"run_id={run_id}" in str(p)]
+        return dict(json.loads(path.read_text()))
 
     def staging_runs(self) -> set[str]:
         return {p.parents[2].name for p in (self.out / "_staging").rglob("_owner.json")}
