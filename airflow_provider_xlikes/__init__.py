@@ -66,6 +66,8 @@ _EXPORTS: dict[str, str] = {
         ),
         "airflow_provider_xlikes.operators.likes",
     ),
+    "XLikesSensor": "airflow_provider_xlikes.sensors.likes",
+    **dict.fromkeys(("XNewLikesTrigger", "XLikesSensorTrigger"), "airflow_provider_xlikes.triggers.new_likes"),
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -125,3 +127,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from airflow_provider_xlikes.pages import IncludesIndex, Page
     from airflow_provider_xlikes.rate_limits import DeferringWaiter, RateLimit, RateLimitPolicy, Waiter, sleep_waiter
+    from airflow_provider_xlikes.sensors.likes import XLikesSensor
+    from airflow_provider_xlikes.triggers.new_likes import XLikesSensorTrigger, XNewLikesTrigger

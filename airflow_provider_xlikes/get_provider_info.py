@@ -100,8 +100,17 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.operators.likes"]}
         ],
         "hooks": [{"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.hooks.x"]}],
+        "sensors": [
+            {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.sensors.likes"]}
+        ],
         "triggers": [
-            {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.triggers.likes"]}
+            {
+                "integration-name": "X API v2 likes",
+                "python-modules": [
+                    "airflow_provider_xlikes.triggers.likes",
+                    "airflow_provider_xlikes.triggers.new_likes",
+                ],
+            }
         ],
         "connection-types": [
             {

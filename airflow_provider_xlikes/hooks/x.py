@@ -427,12 +427,13 @@ class XHook(BaseHook):
         return [record for page in self.iter_liked_tweets(user_id, **kwargs) for record in page.data]
 
     # ------------------------------------------------------------------ counts
-    def expected_total(self, endpoint: Endpoint, source_id: str | int) -> int | None:
+    def expected_total(self, endpoint: Endpoint, source_id: str | int, *, strict: bool = False) -> int | None:
         """The number of records a listing should give, from one count lookup (the post's or the
         user's ``public_metrics.like_count``, :data:`~airflow_provider_xlikes.progress.TOTAL_LOOKUPS`).
 
         An upper estimate: likes by protected accounts are counted but not listed. ``None``, with a
-        log line, when the lookup is refused (scope, auth type, unknown id) or would have to wait.
+        log line, when the lookup is refused (scope, auth type, unknown id) or would have to wait;
+        ``strict``: an unknown id (``XNotFoundError``) and a wait (``XRateLimitWait``) are raised.
         """
         lookup = TOTAL_LOOKUPS.get(endpoint.name)
         if lookup is None:
@@ -444,6 +445,8 @@ class XHook(BaseHook):
         try:
             response = self.client.request(lookup.endpoint, lookup.endpoint.url_path(source), params=query)
         except (XForbiddenError, XNotFoundError, XBadRequestError, XRateLimitWait) as exc:
+            if strict and isinstance(exc, (XNotFoundError, XRateLimitWait)):
+                raise
             self.log.info("No expected total for %s %s: the count lookup was refused (%s)", endpoint.name, source, exc)
             return None
         data = response.payload.get("data")

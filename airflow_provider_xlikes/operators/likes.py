@@ -115,7 +115,7 @@ def is_concrete(value: Any) -> bool:
     return False
 
 
-def _check_output_path(value: Any) -> None:
+def check_output_path(value: Any) -> None:
     """Type, emptiness and scheme syntax only: no file system or connection is touched (parse time)."""
     if value is None:
         return
@@ -125,8 +125,8 @@ def _check_output_path(value: Any) -> None:
         )
 
 
-def _output_location(value: Any, conn_id: str | None) -> ObjectStoragePath:
-    _check_output_path(value)
+def output_location(value: Any, conn_id: str | None) -> ObjectStoragePath:
+    check_output_path(value)
     try:
         location = as_storage_path(value, conn_id)
         location.fs  # noqa: B018 - resolves the file system: an unknown scheme fails here, before any request
@@ -135,6 +135,28 @@ def _output_location(value: Any, conn_id: str | None) -> ObjectStoragePath:
             "output_path", value, f"a URI of an installed fsspec file system ({type(exc).__name__}: {exc})"
         ) from None
     return location
+
+
+def resolve_deferrable(deferrable: bool | None, defer_after: Any) -> tuple[bool, float]:
+    """``deferrable`` (``None``: ``[operators] default_deferrable``) and ``defer_after``, checked."""
+    if deferrable is None:
+        deferrable = bool(airflow_conf().getboolean("operators", "default_deferrable", fallback=False))
+    if not isinstance(deferrable, bool):
+        raise XValidationError("deferrable", deferrable, "True or False")
+    if isinstance(defer_after, bool) or not isinstance(defer_after, (int, float)) or defer_after < 0:
+        raise XValidationError("defer_after", defer_after, "a number of seconds >= 0")
+    return deferrable, float(defer_after)
+
+
+def outlets_with_output(given: Any, output_path: Any) -> list[Any]:
+    """The ``outlets`` given, plus the output asset of a static ``output_path`` (checked first)."""
+    outlets = list(given) if isinstance(given, (list, tuple)) else [given] if given is not None else []
+    if output_path is not None and is_concrete(output_path):
+        check_output_path(output_path)
+        asset = output_asset(output_path)
+        if all(getattr(o, "uri", None) != asset.uri for o in outlets):
+            outlets.append(asset)
+    return outlets
 
 
 def output_asset(output_path: ObjectStoragePath | str) -> Asset:
@@ -198,14 +220,7 @@ class BaseXOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.x_conn_id = x_conn_id
-        if deferrable is None:
-            deferrable = bool(airflow_conf().getboolean("operators", "default_deferrable", fallback=False))
-        if not isinstance(deferrable, bool):
-            raise XValidationError("deferrable", deferrable, "True or False")
-        if isinstance(defer_after, bool) or not isinstance(defer_after, (int, float)) or defer_after < 0:
-            raise XValidationError("defer_after", defer_after, "a number of seconds >= 0")
-        self.deferrable = deferrable
-        self.defer_after = float(defer_after)
+        self.deferrable, self.defer_after = resolve_deferrable(deferrable, defer_after)
 
     @cached_property
     def hook(self) -> XHook:
@@ -296,14 +311,7 @@ class BaseXListingOperator(BaseXOperator):
         incremental_max_pages: int | None = None,
         **kwargs: Any,
     ) -> None:
-        given = kwargs.pop("outlets", None)
-        outlets = list(given) if isinstance(given, (list, tuple)) else [given] if given is not None else []
-        if output_path is not None and is_concrete(output_path):
-            _check_output_path(output_path)
-            asset = output_asset(output_path)
-            if all(getattr(o, "uri", None) != asset.uri for o in outlets):
-                outlets.append(asset)
-        super().__init__(outlets=outlets, **kwargs)
+        super().__init__(outlets=outlets_with_output(kwargs.pop("outlets", None), output_path), **kwargs)
         self.max_results = max_results
         self.max_records = max_records
         self.join_includes = join_includes
@@ -356,7 +364,7 @@ class BaseXListingOperator(BaseXOperator):
         if self.xcom_max_bytes != "auto":
             validate_positive("xcom_max_bytes", self.xcom_max_bytes)
         if rendered or is_concrete(self.output_path):
-            _check_output_path(self.output_path)
+            check_output_path(self.output_path)
 
     @property
     def xcom_limit(self) -> int | None:
@@ -377,7 +385,7 @@ class BaseXListingOperator(BaseXOperator):
         self._validate(rendered=True)
         assert self.endpoint.id_argument is not None
         source_id = validate_id(self.endpoint.id_argument, self.source_id)
-        location = None if self.output_path is None else _output_location(self.output_path, self.output_conn_id)
+        location = None if self.output_path is None else output_location(self.output_path, self.output_conn_id)
         if resume is None and location is not None:
             resume = self._load_checkpoint(context)
         scan = self._open_scan(context, source_id, location, resume) if self.incremental else None
@@ -794,7 +802,7 @@ class BaseXListingOperator(BaseXOperator):
             store.delete(CHECKPOINT_KEY)
 
     def _staging_of(self, context: Context) -> ObjectStoragePath:
-        location = _output_location(self.output_path, self.output_conn_id)
+        location = output_location(self.output_path, self.output_conn_id)
         return OutputWriter(location, RunKey.from_context(context)).staging_dir
 
 

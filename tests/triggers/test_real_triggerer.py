@@ -1,0 +1,82 @@
+"""The README's two DAGs on a real Airflow (scheduler, dag-processor, api-server, triggerer).
+
+The deferrable sensor waits in the triggerer, the Asset watcher polls there; the sandbox's admin
+API adds likes once both have taken their baseline. The sensor's run returns exactly the new
+likers; the DAG scheduled on the Asset runs once and sees the event's payload. Only the polling
+interval differs from the README (1 s instead of 60 s).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+POST = "1354143047324299264"
+README = Path(__file__).parents[2] / "README.md"
+SECTION = "## Waiting for likes: the sensor and the Asset watcher"
+
+
+def readme_dags() -> list[str]:
+    """The python blocks of the README's section, with a polling interval of 1 s."""
+    section = README.read_text(encoding="utf-8").split(SECTION, 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2, blocks
+    return [block.replace("poke_interval=60", "poke_interval=1") for block in blocks]
+
+
+def _wait(what: str, done: Any, cluster: Any, timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := done()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout:.0f} s\n{cluster.logs()}")
+        time.sleep(0.5)
+    return value
+
+
+@pytest.mark.slow
+def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
+    x_sandbox_factory: Any, airflow_cluster_factory: Any
+) -> None:
+    sandbox = x_sandbox_factory(clean=True, window_seconds=10, post_likes=[f"{POST}:333"])
+    cluster = airflow_cluster_factory(parallelism=2, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
+    sensor_dag, watcher_dag = readme_dags()
+    cluster.write_dag("x_on_new_likes", watcher_dag)
+    cluster.write_dag("x_wait_for_likes", sensor_dag)
+    for dag_id in ("x_on_new_likes", "x_wait_for_likes"):
+        cluster.wait_for_dag(dag_id)
+
+    def sensor_run() -> str | None:  # the run the scheduler created for the last @daily interval
+        runs = cluster.api("GET", "/dags/x_wait_for_likes/dagRuns")["dag_runs"]
+        if (
+            runs
+            and cluster.task_states("x_wait_for_likes", runs[0]["dag_run_id"]).get(("new_likers", -1)) == "deferred"
+        ):
+            return str(runs[0]["dag_run_id"])
+        return None
+
+    run_id = _wait("the sensor deferred", sensor_run, cluster)
+    # the watcher's baseline and the sensor's first poke (each one request), then polls
+    _wait("both waiting", lambda: sandbox.admin.total_requests("liking_users") >= 4, cluster)
+    assert cluster.api("GET", "/dags/x_on_new_likes/dagRuns")["total_entries"] == 0  # the old likes: no event
+
+    added = sandbox.admin.add_likes(POST, 3)
+    assert cluster.wait_for_run("x_wait_for_likes", run_id, timeout=90) == "success", cluster.logs()
+    assert [user["id"] for user in cluster.xcom("x_wait_for_likes", run_id, "new_likers")] == added
+    assert cluster.xcom("x_wait_for_likes", run_id, "greet") == [
+        f"thanks @{user['username']}" for user in cluster.xcom("x_wait_for_likes", run_id, "new_likers")
+    ]
+
+    runs = _wait("the Asset's DAG run", lambda: cluster.api("GET", "/dags/x_on_new_likes/dagRuns")["dag_runs"], cluster)
+    (run,) = runs
+    assert cluster.wait_for_run("x_on_new_likes", run["dag_run_id"], timeout=60) == "success", cluster.logs()
+    (payload,) = cluster.xcom("x_on_new_likes", run["dag_run_id"], "what_arrived")
+    assert payload == {"status": "new_likes", "tweet_id": POST, "count": 3, "newest_ids": added, "stop": "head"}
+    assert sandbox.admin.request_counts()["by_status"].get("429", 0) == 0
+    # the watcher keeps its head in the Asset's state store: a restarted triggerer goes on from it
+    (asset,) = cluster.api("GET", "/assets", params={"name_pattern": f"x_likes_{POST}"})["assets"]
+    stored = cluster.api("GET", f"/assets/{asset['id']}/state-store/xlikes_head__liking_users__{POST}")
+    assert stored["value"] == sandbox.admin.likers(POST)[:20]
