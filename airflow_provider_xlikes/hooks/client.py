@@ -393,11 +393,27 @@ class XApiClient:
         return pages if self.budget is None else self._releasing_budget(pages)
 
     def _releasing_budget(self, pages: Iterator[Page]) -> Iterator[Page]:
-        """``pages``, then the unused slots of the budget's leases given back (the listing ended)."""
+        """``pages``, then the unused slots of the budget's leases given back (the listing ended).
+
+        A listing closed before its end (its consumer stopped early, or the garbage collector
+        finalized it) gives nothing back here: the collector may run it at any point of other code,
+        inside a database session or the budget's lock, where no I/O may happen. Its leases stay
+        with this client, used by its next request; :meth:`release_budget` gives them back, as the
+        operators and the sensor do when they finish."""
         assert self.budget is not None
         try:
             yield from pages
-        finally:
+        except GeneratorExit:
+            raise
+        except BaseException:
+            self.budget.release()
+            raise
+        self.budget.release()
+
+    def release_budget(self) -> None:
+        """Give the unused slots of this client's leases back to the shared budget (other tasks on
+        the token may use them in this window); a no-op without a budget."""
+        if self.budget is not None:
             self.budget.release()
 
     def _pages(

@@ -228,6 +228,15 @@ class XHook(BaseHook):
             client.budget = SharedBudget(self.budget_store, client.base_url, identity)
         return client
 
+    def release_budget(self) -> None:
+        """Give the unused slots of this hook's rate-limit leases back to the token's shared budget.
+
+        A listing read to its end does it itself; call this when you stop reading one early (the
+        operators and the sensor call it when they finish)."""
+        client: XApiClient | None = self.__dict__.get("client")
+        if client is not None:
+            client.release_budget()
+
     @cached_property
     def authorization_fingerprint(self) -> str:
         """A non-reversible name of what the credentials act as at this API (16 hex digits, as in

@@ -382,6 +382,12 @@ class BaseXListingOperator(BaseXOperator):
         return self._collect(context, self.resume_state(event))
 
     def _collect(self, context: Context, resume: dict[str, Any] | None) -> Any:
+        try:
+            return self._collect_listing(context, resume)
+        finally:  # a listing cut short (incremental head, max_results, deferral) keeps leased slots
+            self.hook.release_budget()
+
+    def _collect_listing(self, context: Context, resume: dict[str, Any] | None) -> Any:
         self._validate(rendered=True)
         assert self.endpoint.id_argument is not None
         source_id = validate_id(self.endpoint.id_argument, self.source_id)

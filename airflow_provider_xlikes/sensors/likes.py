@@ -269,6 +269,12 @@ class XLikesSensor(BaseSensorOperator):
 
     # ------------------------------------------------------------------ one poke
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        try:
+            return self._poke(context)
+        finally:  # a poke reads listings only as far as they are new: give the leased slots back
+            self.hook.release_budget()
+
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
         poller = self._poller()
         target = poller.target
         state = self._load_wait(context, target)

@@ -291,9 +291,16 @@ class _PollingTrigger:
         transient errors logged and tried again after ``retry_after`` seconds. Raises
         :class:`_DeadlinePassed` instead of waiting beyond ``deadline`` (Unix time)."""
         log = self.log  # type: ignore[attr-defined]
+
+        def call_then_release() -> Any:
+            try:
+                return call(*args)
+            finally:  # polls read listings only as far as they are new: give the leased slots back
+                self.poller().hook.release_budget()
+
         while True:
             try:
-                return await asyncio.to_thread(call, *args)
+                return await asyncio.to_thread(call_then_release)
             except XRateLimitWait as wait:
                 seconds = max(wait.resume_at - time.time(), 0.0)
                 log.info("%s: rate limit of %s spent, next poll in %.1f s", self.target, wait.endpoint, seconds)

@@ -131,3 +131,44 @@ def test_a_client_without_airflow_shares_its_budget_in_memory(x_sandbox_factory)
     counts = sandbox.admin.request_counts()
     assert counts["by_endpoint"]["liking_users"] == 3 * 80  # 3 × 80 pages: 3.2 windows of 75
     assert counts["by_status"].get("429", 0) == 0
+
+
+def test_a_listing_stopped_early_and_collected_later_does_no_io_and_release_budget_gives_back(
+    x_sandbox, monkeypatch
+) -> None:
+    """The garbage collector may finalize an abandoned listing anywhere, here inside a database
+    session: that must not touch the budget (it once closed the session it interrupted)."""
+    import gc
+
+    migrated_airflow_db()
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", x_sandbox.conn_json("bearer"))
+    x_sandbox.admin.reset(clean=True)
+    hook = XHook(budget_store=VariableBudgetStore())
+    fingerprint = budget_fingerprint(x_sandbox.url, x_sandbox.credentials["bearer_token"])
+    name = f"xlikes_ratelimit__{fingerprint}__liking_users"
+
+    class Holder:  # a reference cycle: only the cyclic garbage collector frees the listing
+        pass
+
+    holder = Holder()
+    holder.itself = holder  # type: ignore[attr-defined]
+    holder.pages = hook.iter_liking_users(featured(x_sandbox, 1000), max_results=100)  # type: ignore[attr-defined]
+    next(holder.pages)  # type: ignore[attr-defined]  # one page: a lease of 5 slots, 1 used
+    del holder
+    leased = json.loads(Variable.get(name))["remaining"]
+    assert leased == 75 - 5
+
+    gc.disable()
+    try:
+        with create_session() as session:
+            query = session.query(Variable).filter(Variable.key.startswith("xlikes_ratelimit__"))
+            gc.collect()  # the listing is finalized here, inside the session
+            assert [v.key for v in query.all()] == [name]  # the session is still open and usable
+    finally:
+        gc.enable()
+    assert json.loads(Variable.get(name))["remaining"] == leased  # nothing given back by the collector
+    hook.release_budget()
+    assert json.loads(Variable.get(name))["remaining"] == 75 - 1  # the 4 unused slots are back
