@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the whole test suite: lint (ruff), types (mypy --strict), pytest.
+# Sets everything up and runs the whole test suite: lint (ruff), types (mypy --strict), pytest;
+# then the demo, hook, operator and compatibility tests on each older supported Airflow release
+# (scripts/test_older_airflow.sh; XLIKES_OLDER_AIRFLOW=0 skips them, except with CI=true).
 # Usage: scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +16,8 @@ echo "== spec module is current"
 "$VENV/bin/python" scripts/gen_spec.py --check
 echo "== pytest"
 "$VENV/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "$@"
+if [ "${CI:-}" = "true" ] || [ "${XLIKES_OLDER_AIRFLOW:-1}" != "0" ]; then
+  bash scripts/test_older_airflow.sh
+else
+  echo "== older Airflow releases: skipped (XLIKES_OLDER_AIRFLOW=0)"
+fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -11,6 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Airflow 3.1 logs each of alembic's plugins at info level when it is imported (before any test's
+# output is captured): seven lines of noise at the top of every test run there
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 # Set before anything imports airflow: every xdist worker gets its own home and SQLite DB.
 _HOME = Path(tempfile.mkdtemp(prefix="xlikes-airflow-home-"))
@@ -24,6 +29,32 @@ os.environ["XLIKES_LOCK_DIR"] = str(_HOME / "locks")
 os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "6dc2aFbcvWStJ8V7itf1zeg5tlSaFfgEzn_6mRqzEn8=")
 
 DATA = Path(__file__).parent / "data"
+
+
+def _one_in_process_execution_api() -> None:
+    """Before 3.3, ``dag.test()`` builds its in-process Execution API app again for every task.
+
+    That is about 2 s of CPU per task (cadwyn re-creates every versioned route) and most of the time
+    the older releases spend in these tests. Airflow 3.3 builds the app once per process
+    (``functools.lru_cache`` on ``in_process_api_server``); this does the same on older releases.
+    The app, its routes and its DAG bag are Airflow's own; only how often it is built changes.
+    """
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _one_in_process_execution_api()
+    # starlette's deprecation category (Airflow's in-process execution API warns with it) is newer
+    # than the starlette that Airflow 3.1 pins: a filter naming it would not even parse there
+    import starlette.exceptions
+
+    if hasattr(starlette.exceptions, "StarletteDeprecationWarning"):
+        config.addinivalue_line("filterwarnings", "ignore::starlette.exceptions.StarletteDeprecationWarning")
 
 
 def _free_port() -> int:

