@@ -69,7 +69,7 @@ def run(url: str, token: str, post_id: str, requests: int, store: CountingStore 
     started = time.perf_counter()
     for number in range(requests):
         if store is not None and number % PER_IDENTITY == 0:
-            client.budget = SharedBudget(store, url, f"identity-{time.time_ns()}")  # type: ignore[arg-type]
+            client.budget = SharedBudget(store, url, f"identity-{time.time_ns()}")
         client.request(LIKING_USERS, path, params={"max_results": 1})
     return (time.perf_counter() - started) / requests
 
