@@ -6,6 +6,9 @@ from typing import Any
 
 from airflow_provider_xlikes import __version__
 
+#: the connection id the hook, the operators and the sensor use unless told otherwise
+DEFAULT_CONN_ID = "x_default"
+
 
 def _text(label: str, description: str, *, secret: bool = False, **schema: Any) -> dict[str, Any]:
     field_schema: dict[str, Any] = {"type": ["string", "null"], **schema}

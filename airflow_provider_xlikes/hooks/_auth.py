@@ -25,7 +25,6 @@ from typing import Any
 import msgspec
 import requests
 import tenacity
-from requests_oauthlib import OAuth1
 
 from airflow_provider_xlikes.endpoints import APP_TOKEN_PATH, OAUTH2_TOKEN_PATH
 from airflow_provider_xlikes.exceptions import XTokenRefreshError
@@ -334,6 +333,8 @@ class OAuth1UserAuth(XAuth):
     auth_type = "oauth1_user"
 
     def __init__(self, consumer_key: str, consumer_secret: str, access_token: str, access_token_secret: str):
+        from requests_oauthlib import OAuth1  # only a connection of this auth type needs the signing
+
         self._signer = OAuth1(
             consumer_key,
             client_secret=consumer_secret,

@@ -21,7 +21,7 @@ from airflow_provider_xlikes.exceptions import (
     XRateLimitWait,
     XValidationError,
 )
-from airflow_provider_xlikes.get_provider_info import CONN_FIELDS
+from airflow_provider_xlikes.get_provider_info import CONN_FIELDS, DEFAULT_CONN_ID
 from airflow_provider_xlikes.hooks._auth import (
     AppBearerAuth,
     OAuth1UserAuth,
@@ -169,7 +169,7 @@ class XHook(BaseHook):
     """
 
     conn_name_attr = "x_conn_id"
-    default_conn_name = "x_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "x"
     hook_name = "X API v2"
 

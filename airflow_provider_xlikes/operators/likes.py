@@ -50,7 +50,7 @@ from airflow_provider_xlikes.exceptions import (
     XRateLimitWait,
     XValidationError,
 )
-from airflow_provider_xlikes.hooks.x import XHook
+from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.operators.incremental import IncrementalListing
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
@@ -67,7 +67,6 @@ from airflow_provider_xlikes.output import (
 from airflow_provider_xlikes.pages import IncludesIndex, Page, join_includes
 from airflow_provider_xlikes.progress import ListingProgress
 from airflow_provider_xlikes.rate_limits import DeferringWaiter
-from airflow_provider_xlikes.triggers.likes import MAX_STATE_BYTES, XResumeAtTrigger
 from airflow_provider_xlikes.validation import (
     validate_id,
     validate_max_records,
@@ -79,6 +78,8 @@ from airflow_provider_xlikes.version_compat import airflow_conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_xlikes.hooks.x import XHook
 
 #: bytes of JSON a listing may put into XCom by default (``xcom_max_bytes``); above it, use ``output_path``
 XCOM_MAX_BYTES = 1024 * 1024
@@ -213,7 +214,7 @@ class BaseXOperator(BaseOperator):
     def __init__(
         self,
         *,
-        x_conn_id: str = XHook.default_conn_name,
+        x_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool | None = None,
         defer_after: float = DEFAULT_DEFER_AFTER,
         **kwargs: Any,
@@ -225,11 +226,15 @@ class BaseXOperator(BaseOperator):
     @cached_property
     def hook(self) -> XHook:
         """The hook, built once per task instance (deferrable: long waits raise ``XRateLimitWait``)."""
+        from airflow_provider_xlikes.hooks.x import XHook  # a run needs HTTP; parsing a DAG does not
+
         waiter = DeferringWaiter(max_sleep=self.defer_after) if self.deferrable else None
         return XHook(x_conn_id=self.x_conn_id, waiter=waiter)
 
     def defer_until_reset(self, wait: XRateLimitWait, state: dict[str, Any]) -> NoReturn:
         """Defer until the window resets, handing ``state`` (JSON: cursor, counts) to ``execute_complete``."""
+        from airflow_provider_xlikes.triggers.likes import MAX_STATE_BYTES, XResumeAtTrigger
+
         moment = pendulum.from_timestamp(wait.resume_at, tz="UTC")
         size = len(_encoder.encode(state))
         if size > MAX_STATE_BYTES:  # pragma: no cover - cursors and part lists are far smaller

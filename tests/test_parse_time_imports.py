@@ -1,0 +1,19 @@
+"""What importing the operators (as parsing a DAG does) loads on top of ``airflow.sdk``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_importing_the_operators_loads_no_oauth_signing_and_no_http_client() -> None:
+    """DAG parsing imports the operators; OAuth 1.0a signing (and the HTTP stack) load only in a run."""
+    code = (
+        "import sys, json, airflow.sdk; before = set(sys.modules); "
+        "import airflow_provider_xlikes.operators.likes; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert not loaded & {"oauthlib", "requests_oauthlib", "requests", "pyarrow"}, loaded
