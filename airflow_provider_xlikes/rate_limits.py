@@ -21,6 +21,8 @@ from airflow_provider_xlikes.exceptions import XRateLimitWait
 WINDOW_PREFIX = "x-rate-limit-"
 #: the 24-hour window of the likes POST/DELETE endpoints, kept beside the 15-minute one
 DAILY_LIMIT_PREFIX = "x-user-limit-24hour-"
+#: seconds: the resolution of ``x-rate-limit-reset`` (whole Unix seconds)
+RESET_RESOLUTION = 1.0
 
 
 def _as_int(value: str | None) -> int | None:
@@ -71,13 +73,15 @@ class RateLimitPolicy:
 
     ``max_waits`` bounds consecutive 429s of one request; ``backoff_initial`` is the first wait after
     a 429 without headers (doubled each time, capped at ``backoff_max``); ``margin`` is added to
-    every reset-based wait (the reset header has a resolution of one second).
+    every reset-based wait. None is needed by default: the reset header is the window's end rounded
+    up to the whole second, so the window is over when its reset second has begun. A 429 that comes
+    although its reset has passed (a server clock behind this one) waits :data:`RESET_RESOLUTION`.
     """
 
     max_waits: int = 10
     backoff_initial: float = 5.0
     backoff_max: float = 900.0
-    margin: float = 0.5
+    margin: float = 0.0
 
 
 class Waiter(Protocol):

@@ -37,6 +37,7 @@ from airflow_provider_xlikes.exceptions import (
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.rate_limits import (
     DAILY_LIMIT_PREFIX,
+    RESET_RESOLUTION,
     RateLimit,
     RateLimitPolicy,
     Waiter,
@@ -204,6 +205,22 @@ class HttpRetryPolicy:
             reraise=True,
         )
 
+    def run(self, endpoint: str, attempt: Callable[[], T]) -> T:
+        """``attempt()``, retried by :meth:`retrying` on a transient failure.
+
+        The first try runs bare: a request that succeeds builds no retry state. Its failure is
+        handed to the retry loop as attempt 1 (logged, waited on and counted as before)."""
+        try:
+            return attempt()
+        except _RETRYABLE as exc:
+            failed: list[BaseException] = [exc]
+        for retry_attempt in self.retrying(endpoint):
+            with retry_attempt:
+                if failed:
+                    raise failed.pop()
+                return attempt()
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity returns or reraises
+
 
 @dataclass
 class XApiClient:
@@ -222,6 +239,8 @@ class XApiClient:
     limits: dict[str, RateLimit] = field(default_factory=dict)
     #: the token's windows shared with other processes (see ``hooks/budget.py``); None: this process only
     budget: SharedBudget | None = None
+    #: what ``send`` is given besides the request, per origin and session settings (see :meth:`_http`)
+    _send_settings: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -262,10 +281,10 @@ class XApiClient:
         while True:
             self._wait_for_quota(label)
             try:
-                for attempt in self.retry.retrying(label):
-                    with attempt:
-                        response = self._send_within_budget(endpoint, path, params=params, json_body=json_body)
-                        return parse(response)
+                return self.retry.run(
+                    label,
+                    lambda: parse(self._send_within_budget(endpoint, path, params=params, json_body=json_body)),
+                )
             except XRateLimitError as exc:
                 rate_limited += 1
                 if rate_limited > self.rate_limits.max_waits:
@@ -298,14 +317,10 @@ class XApiClient:
         json_body: Mapping[str, Any] | None,
     ) -> ApiResponse:
         url = self.base_url + path
-        response = self.session.request(
-            method, url, params=params, json=json_body, auth=self.auth, timeout=self.timeout
-        )
+        response = self._http(method, url, params=params, json_body=json_body)
         if response.status_code == 401 and self.auth.refresh_after_unauthorized(response.request):
             log.info("%s answered 401; credentials refreshed, sending once more", endpoint)
-            response = self.session.request(
-                method, url, params=params, json=json_body, auth=self.auth, timeout=self.timeout
-            )
+            response = self._http(method, url, params=params, json_body=json_body)
         rate_limit = RateLimit.from_headers(response.headers)
         if rate_limit is not None:
             self.limits[endpoint] = rate_limit
@@ -326,6 +341,25 @@ class XApiClient:
                 response.status_code, endpoint=endpoint, title="Malformed response", detail="body is not an object"
             )
         return ApiResponse(status=response.status_code, payload=payload, rate_limit=rate_limit)
+
+    def _http(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None, json_body: Mapping[str, Any] | None
+    ) -> requests.Response:
+        """``session.request`` with this client's auth and timeouts, minus its per-request scan of
+        the environment: the proxies (``HTTP(S)_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and CA bundle
+        (``REQUESTS_CA_BUNDLE``) the environment sets for a host are read at its first request, and
+        merged with the session's own ``proxies``, ``verify``, ``cert`` and ``stream`` as requests
+        does (a change of those is seen at once)."""
+        session = self.session
+        prepared = session.prepare_request(requests.Request(method, url, params=params, json=json_body, auth=self.auth))
+        scheme, _, rest = url.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}/"
+        proxies = tuple(sorted(session.proxies.items()))
+        key = (origin, session.trust_env, proxies, session.verify, session.cert, session.stream)
+        settings = self._send_settings.get(key)
+        if settings is None:
+            settings = self._send_settings[key] = dict(session.merge_environment_settings(origin, {}, None, None, None))
+        return session.send(prepared, timeout=self.timeout, allow_redirects=True, **settings)
 
     # ---- waiting
     def _exhausted_until(self, endpoint: str) -> float | None:
@@ -353,7 +387,8 @@ class XApiClient:
         if resets:
             self.limits.pop(exc.endpoint, None)
             self.limits.pop(exc.endpoint + DAILY_SUFFIX, None)
-            return max(max(resets) - time.time(), 0.0) + self.rate_limits.margin
+            until_reset = max(resets) - time.time()
+            return (until_reset if until_reset > 0 else RESET_RESOLUTION) + self.rate_limits.margin
         backoff: float = self.rate_limits.backoff_initial * 2.0 ** (count - 1)
         return min(backoff, self.rate_limits.backoff_max) * random.uniform(1.0, 1.25)
 
