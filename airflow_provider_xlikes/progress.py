@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS, POST_LOOKUP, USER_LOOKUP, Endpoint
 from airflow_provider_xlikes.rate_limits import RateLimit
 
-__all__ = ["TOTAL_LOOKUPS", "ListingProgress", "TotalLookup", "format_duration"]
+__all__ = ["PROGRESS_LOG_SECONDS", "TOTAL_LOOKUPS", "ListingProgress", "TotalLookup", "format_duration"]
+
+#: a listing's progress is logged at most once per this many seconds (its first and last page always)
+PROGRESS_LOG_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ def format_duration(seconds: float) -> str:
 
 @dataclass
 class ListingProgress:
-    """One listing's progress line per page.
+    """One listing's progress lines: its first page, then a page every ``log_seconds`` (default
+    :data:`PROGRESS_LOG_SECONDS`), and its last page.
 
     ``expected``: the total to expect (``None``: unknown); ``page_size``: records per request;
     ``window_seconds``: the length of the endpoint's rate-limit window.
@@ -59,6 +63,30 @@ class ListingProgress:
     expected: int | None
     page_size: int
     window_seconds: float
+    log_seconds: float | None = None
+    _logged_at: float | None = field(default=None, init=False, repr=False)
+    _pending: tuple[int, int, RateLimit | None] | None = field(default=None, init=False, repr=False)
+
+    def page_line(self, page_number: int, records: int, rate_limit: RateLimit | None, *, last: bool) -> str | None:
+        """The line to log for a page just read, or ``None`` when none is due: the first page's
+        and the ``last`` one's always, else one every ``log_seconds``. A page not logged is kept
+        for :meth:`pending_line` (where a listing stops before its last page)."""
+        now = time.monotonic()
+        interval = PROGRESS_LOG_SECONDS if self.log_seconds is None else self.log_seconds
+        if not last and self._logged_at is not None and now - self._logged_at < interval:
+            self._pending = (page_number, records, rate_limit)
+            return None
+        self._logged_at = now
+        self._pending = None
+        return self.line(page_number, records, rate_limit)
+
+    def pending_line(self) -> str | None:
+        """The line of the latest page read that was not logged, once; ``None`` if there is none."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return None
+        self._logged_at = time.monotonic()
+        return self.line(*pending)
 
     def line(self, page_number: int, records: int, rate_limit: RateLimit | None, now: float | None = None) -> str:
         """``page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this window, about 1 h 29 min to go``."""

@@ -498,14 +498,11 @@ class BaseXListingOperator(BaseXOperator):
 
     def _log_page(self, source_id: str, page: Page, total: int) -> None:
         """``liking_users tweet_id=…: page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this
-        window, about 1 h 29 min to go``."""
-        self.log.info(
-            "%s %s=%s: %s",
-            self.endpoint.name,
-            self.endpoint.id_argument,
-            source_id,
-            self._progress.line(page.number, total, page.rate_limit),
-        )
+        window, about 1 h 29 min to go``: for the first and the last page, and a page every few
+        seconds in between (see ``ListingProgress``); the partial errors of every page that has some."""
+        line = self._progress.page_line(page.number, total, page.rate_limit, last=page.next_token is None)
+        if line is not None:
+            self._log_progress(source_id, line)
         if page.errors:  # normal on X (deleted posts, suspended users): kept and counted, not a failure
             self.log.info(
                 "%s %s=%s: page %d reports %d partial error(s) (kept beside the data): %s",
@@ -516,6 +513,16 @@ class BaseXListingOperator(BaseXOperator):
                 len(page.errors),
                 "; ".join(sorted({str(e.get("title") or e.get("type") or "error") for e in page.errors})),
             )
+
+    def _log_progress(self, source_id: str, line: str) -> None:
+        self.log.info("%s %s=%s: %s", self.endpoint.name, self.endpoint.id_argument, source_id, line)
+
+    def _log_last_page(self, source_id: str) -> None:
+        """The progress line of the last page read, where the listing stopped before its end
+        (``max_records``, the incremental head, a deferral) and it was not logged yet."""
+        line = self._progress.pending_line()
+        if line is not None:
+            self._log_progress(source_id, line)
 
     def _collect_to_xcom(
         self, context: Context, source_id: str, resume: dict[str, Any] | None, scan: IncrementalListing | None
@@ -538,6 +545,7 @@ class BaseXListingOperator(BaseXOperator):
                 self._log_page(source_id, page, collected)
                 self._check_xcom_room(source_id, page, collected, size, limit)
         except XRateLimitWait as wait:
+            self._log_last_page(source_id)
             # what was collected waits in XCom (never in the trigger); the cursor goes with the trigger
             batch = int(state["batches"])
             context["ti"].xcom_push(
@@ -555,6 +563,7 @@ class BaseXListingOperator(BaseXOperator):
                     **({} if scan is None else {"incremental": scan.state()}),
                 },
             )
+        self._log_last_page(source_id)
         records, errors = self._with_deferred_batches(context, int(state["batches"]), records, errors, includes)
         if errors:
             self.log.info("%d partial error(s) pushed to XCom key 'errors'", len(errors))
@@ -654,10 +663,12 @@ class BaseXListingOperator(BaseXOperator):
                     if closed is not None:
                         self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
             except XRateLimitWait as wait:
+                self._log_last_page(source_id)
                 writer.close_part()  # what the task holds is durable before the worker slot is given up
                 checkpoint = self._checkpoint(writer, False, scan)
                 self._save_checkpoint(context, checkpoint)
                 self.defer_until_reset(wait, checkpoint)
+            self._log_last_page(source_id)
             complete = complete or (scan is not None and scan.finished)
             metadata = self._manifest_metadata(context, source_id, complete, writer)
             if scan is not None:

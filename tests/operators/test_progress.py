@@ -105,3 +105,43 @@ def test_without_the_lookup_no_count_request_is_sent(
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", lookup_total=False)')
     assert result.state == "success", result.states()
     assert sandbox.admin.request_counts()["by_endpoint"].get("post_lookup", 0) == 0
+
+
+@pytest.mark.parametrize(("log_seconds", "pages_logged"), [(3600.0, [1, 4]), (0.0, [1, 2, 3, 4])])
+def test_progress_is_logged_for_the_first_and_last_page_and_every_few_seconds_between(
+    x_sandbox_factory: Any,
+    run_dag: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    log_seconds: float,
+    pages_logged: list[int],
+) -> None:
+    from airflow_provider_xlikes import progress
+
+    monkeypatch.setattr(progress, "PROGRESS_LOG_SECONDS", log_seconds)
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True)
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
+    result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", lookup_total=False)')
+    assert result.state == "success", result.states()
+    out = capfd.readouterr()
+    text = out.out + out.err
+    logged = [n for n in range(1, 5) if f"page {n}: " in text]
+    assert logged == pages_logged
+
+
+def test_a_listing_stopped_before_its_end_logs_its_last_page(
+    x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow_provider_xlikes import progress
+
+    monkeypatch.setattr(progress, "PROGRESS_LOG_SECONDS", 3600.0)
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True)
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
+    result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", lookup_total=False, max_records=250)')
+    assert result.state == "success", result.states()
+    assert len(result.xcom("t")) == 250
+    out = capfd.readouterr()
+    text = out.out + out.err
+    assert "page 1: 100 records so far" in text
+    assert "page 2: " not in text
+    assert "page 3: 250 records so far" in text
