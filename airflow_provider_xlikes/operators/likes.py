@@ -481,7 +481,8 @@ class BaseXListingOperator(BaseXOperator):
         )
 
     def _records(self, page: Page, source_id: str | None) -> list[dict[str, Any]]:
-        """The page's records as written: unchanged, unless a source field or joins are added."""
+        """The page's records as written: unchanged, unless a source field or joins are added
+        (to files, records not joined get their source field from the writer, uncopied)."""
         if source_id is None and not self.join_includes:
             return page.data
         assert self.endpoint.source_field is not None
@@ -650,12 +651,16 @@ class BaseXListingOperator(BaseXOperator):
                 if not complete:
                     pages = self._pages(source_id, collected=total, pagination_token=writer.next_token)
                     pages = pages if scan is None else scan.pages(pages)
+                assert self.endpoint.source_field is not None
+                # records passed through unchanged get their source field from the writer, uncopied
+                fields = None if self.join_includes else {self.endpoint.source_field: source_id}
                 for page in pages:
                     closed = writer.write_page(
-                        self._records(page, source_id),
+                        page.data if fields is not None else self._records(page, source_id),
                         errors=page.errors,
                         includes=page.includes,
                         next_token=page.next_token,
+                        fields=fields,
                     )
                     total += len(page.data)
                     self._log_page(source_id, page, total)

@@ -18,12 +18,20 @@ COMPRESSIONS: tuple[Compression, ...] = (None, "gzip")
 Record = Mapping[str, Any]
 
 
+def with_fields(records: Sequence[Record], fields: Mapping[str, Any] | None) -> Sequence[Record]:
+    """``records`` with ``fields`` added to each, ahead of its own keys (a key a record has keeps
+    the record's value); ``records`` themselves (no copy) when there are no fields."""
+    if not fields:
+        return records
+    return [{**fields, **record} for record in records]
+
+
 class PartEncoder(ABC):
     """Encodes the records of one part, page by page, to a binary stream that it does not close."""
 
     @abstractmethod
-    def write(self, records: Sequence[Record]) -> None:
-        """Encode one page's records."""
+    def write(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
+        """Encode one page's records, each with ``fields`` added as :func:`with_fields` does."""
 
     @abstractmethod
     def finish(self) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, cast
 
 import msgspec
 
-from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record
+from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record, with_fields
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -23,9 +23,16 @@ class _JsonLinesEncoder(PartEncoder):
             gz = gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=6, mtime=0)
             self._stream = cast(IO[bytes], gz)
 
-    def write(self, records: Sequence[Record]) -> None:
+    def write(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
         # the page as it is (no record copied), in one call: b'{..}\n{..}\n'
-        self._stream.write(_encoder.encode_lines(records))
+        if fields and records and all(records) and not any(key in record for key in fields for record in records):
+            # fields ahead of each record's keys, spliced into the page's bytes: a raw newline is
+            # always a line's end (msgspec escapes those in strings), so each b"\n{" starts a record
+            prefix = _encoder.encode(fields)[:-1] + b","
+            lines = _encoder.encode_lines(records)
+            self._stream.write(prefix + lines[1:].replace(b"\n{", b"\n" + prefix))
+            return
+        self._stream.write(_encoder.encode_lines(with_fields(records, fields)))
 
     def finish(self) -> None:
         if self._stream is not self._raw:

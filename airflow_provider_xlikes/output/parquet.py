@@ -27,13 +27,13 @@ codec is inside the file, whose name is always ``part-NNNNN.parquet``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import msgspec
 
 from airflow_provider_xlikes.exceptions import MissingExtraError
-from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record
+from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record, with_fields
 
 JSON_COLUMNS_KEY = b"airflow-provider-xlikes.json_columns"
 PARQUET_CODECS: dict[Compression, str] = {None: "snappy", "gzip": "gzip"}
@@ -89,8 +89,8 @@ class _ParquetEncoder(PartEncoder):
         self._codec = codec
         self._records: list[Record] = []
 
-    def write(self, records: Sequence[Record]) -> None:
-        self._records.extend(records)
+    def write(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
+        self._records.extend(with_fields(records, fields))
 
     def finish(self) -> None:
         _, pq = import_pyarrow()

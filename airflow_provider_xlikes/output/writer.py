@@ -103,8 +103,8 @@ class _StagedFile:
     encoder: PartEncoder
     count: int = 0
 
-    def write(self, items: Sequence[Record]) -> None:
-        self.encoder.write(items)
+    def write(self, items: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
+        self.encoder.write(items, fields)
         self.count += len(items)
 
     def close(self) -> int | None:
@@ -302,12 +302,15 @@ class OutputWriter:
         errors: Sequence[Record] = (),
         includes: Mapping[str, Sequence[Record]] | None = None,
         next_token: str | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> PartInfo | None:
         """Append one page: its records, its partial errors and its ``includes`` (objects by kind).
 
-        Records are passed to the format as they are (a list is not copied). ``next_token`` is the
-        cursor of the page after this one; it enters :meth:`checkpoint` only once the part holding this
-        page is closed. Returns the part closed by this call, if any.
+        Records are passed to the format as they are (a list is not copied); ``fields`` are added to
+        each record as written, ahead of its own keys (e.g. the id the page was collected for; a key
+        a record has keeps the record's value), without copying the records where the format can.
+        ``next_token`` is the cursor of the page after this one; it enters :meth:`checkpoint` only
+        once the part holding this page is closed. Returns the part closed by this call, if any.
         """
         if not self._opened:
             raise OutputError("open() the writer first")
@@ -322,7 +325,7 @@ class OutputWriter:
                 return None
             index = len(self.parts)
             part = self._open_part = _OpenPart(index, self._stage(f"part-{index:05d}", self.format))
-        part.data.write(page)
+        part.data.write(page, fields)
         if errors:
             part.errors = part.errors or self._stage(f"errors-{part.index:05d}", self.sidecar_format)
             part.errors.write(errors)

@@ -168,6 +168,30 @@ def test_records_may_be_any_iterable_and_a_list_is_not_copied(
         assert encoded[0] is page  # the page itself, encoded in one call
 
 
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_fields_go_ahead_of_each_records_keys_and_the_page_is_not_copied(
+    tmp_path: Path, output_format: str, compression: Any
+) -> None:
+    fields = {"liking_user_id": "20"}
+    plain = [{"id": "1", "bio": "two\nlines, {braces}\n{"}, {"id": "2", "name": "Zoë"}]
+    odd = [{"id": "3", "liking_user_id": "kept"}, {}]  # a record with the key keeps its value
+    copies = [dict(r) for r in plain + odd]
+    with OutputWriter(tmp_path, KEY, output_format=output_format, compression=compression) as writer:
+        writer.write_page(plain, next_token="a", fields=fields)
+        writer.write_page(odd, next_token=None, fields=fields)
+        manifest = writer.commit()
+    assert plain + odd == copies  # the pages handed over are left as they were
+    records = list(iter_records(manifest))
+    expected = [{**fields, **r} for r in copies]
+    if output_format == "jsonl":
+        assert records == expected
+        assert [list(r) for r in records] == [list(r) for r in expected]  # the fields come first
+    else:
+        assert [(r["liking_user_id"], r["id"]) for r in records] == [
+            (e["liking_user_id"], e.get("id")) for e in expected
+        ]
+
+
 def test_a_page_of_errors_only_opens_a_part(tmp_path: Path, output_format: str) -> None:
     with OutputWriter(tmp_path, KEY, output_format=output_format) as writer:
         writer.write_page([], errors=[{"title": "Forbidden"}], includes={"users": []}, next_token="n")
