@@ -64,13 +64,27 @@ def _writable(pa: Any, arrow_type: Any) -> bool:
     return True
 
 
-def records_to_table(records: Sequence[Record]) -> Any:
-    """The records as one ``pyarrow.Table`` by the schema rules of this module."""
+def records_to_table(records: Sequence[Record], runs: Sequence[tuple[int, Mapping[str, Any]]] = ()) -> Any:
+    """The records as one ``pyarrow.Table`` by the schema rules of this module.
+
+    ``runs``: ``(count, fields)`` over the records in order (all of them: one run without fields
+    when empty); each run's records get its fields as columns ahead of their own keys, none of them
+    having those keys (see :func:`~airflow_provider_xlikes.output.base.with_fields`).
+    """
     pa, _ = import_pyarrow()
+    parts: list[tuple[Sequence[Record], Mapping[str, Any]]] = []
+    start = 0
+    for count, fields in runs or [(len(records), {})]:
+        parts.append((records[start : start + count], fields))
+        start += count
     columns: dict[str, Any] = {}
     json_columns: list[str] = []
-    for key in dict.fromkeys(key for record in records for key in record):
-        values = [record.get(key) for record in records]
+    for key in dict.fromkeys(key for part, fields in parts for key in (*fields, *(k for r in part for k in r))):
+        values = [
+            value
+            for part, fields in parts
+            for value in ([fields[key]] * len(part) if key in fields else [record.get(key) for record in part])
+        ]
         try:
             array = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
@@ -88,18 +102,27 @@ class _ParquetEncoder(PartEncoder):
         self._stream = stream
         self._codec = codec
         self._records: list[Record] = []
+        #: (count, fields) of the records in order: fields become columns, the records are not copied
+        self._runs: list[tuple[int, Mapping[str, Any]]] = []
 
     def write(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
-        self._records.extend(with_fields(records, fields))
+        if fields and any(key in record for key in fields for record in records):
+            records, fields = with_fields(records, fields), None  # the records' own values win
+        fields = fields or {}
+        if self._runs and self._runs[-1][1] == fields:
+            self._runs[-1] = (self._runs[-1][0] + len(records), fields)
+        else:
+            self._runs.append((len(records), fields))
+        self._records.extend(records)
 
     def finish(self) -> None:
         _, pq = import_pyarrow()
-        table = records_to_table(self._records)
-        self._records = []
+        table = records_to_table(self._records, self._runs)
+        self._records, self._runs = [], []
         pq.write_table(table, self._stream, compression=self._codec)
 
     def abort(self) -> None:
-        self._records = []
+        self._records, self._runs = [], []
 
 
 class ParquetFormat(OutputFormat):
