@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import cProfile
 import json
 import os
+import pstats
 import resource
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from paging import PAGE_SIZE, page_through
 
 REPO = Path(__file__).resolve().parent.parent
+#: a file name: the timed part of ``page`` (not bare) or ``operator`` runs under cProfile, its stats there
+PROFILE_ENV = "XLIKES_BENCH_PROFILE"
+T = TypeVar("T")
 #: the connection the hook and the operator use (created from the command's URL and token)
 CONN_ID = "x_bench"
 
@@ -44,6 +49,26 @@ def redirected_session(url: str) -> requests.Session:
     from airflow_provider_xlikes.sandbox.process import redirect_session
 
     return redirect_session(url)
+
+
+def timed(call: Callable[[], T]) -> tuple[T, float]:
+    """``call()`` and its wall seconds; under cProfile when ``$XLIKES_BENCH_PROFILE`` names a file
+    (the stats, by cumulative and by own time, go there; the seconds then include the profiler's cost)."""
+    path = os.environ.get(PROFILE_ENV)
+    profiler = cProfile.Profile() if path else None
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    result = call()
+    if profiler is not None:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    if profiler is not None and path:
+        with open(path, "w") as out:
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("cumulative").print_stats(40)
+            stats.sort_stats("tottime").print_stats(25)
+    return result, seconds
 
 
 # --------------------------------------------------------------------------- paging
@@ -90,9 +115,8 @@ def page(client: str, url: str, post_id: str, token: str) -> dict[str, Any]:
         records, seconds = page_through(url, post_id, token)
         return {"records": records, "seconds": seconds}
     run = {"hook": records_of_hook, "tweepy": records_of_tweepy, "xdk": records_of_xdk}[client](url, post_id, token)
-    started = time.perf_counter()
-    records = run()
-    return {"records": records, "seconds": time.perf_counter() - started}
+    records, seconds = timed(run)
+    return {"records": records, "seconds": seconds}
 
 
 # --------------------------------------------------------------------------- the operator
@@ -155,10 +179,8 @@ def operator(output: str, url: str, post_id: str, token: str, output_dir: str) -
     task.hook.client  # noqa: B018
     if output == "parquet":
         import pyarrow.parquet  # noqa: F401
-    started = time.perf_counter()
     # as the task runner calls it (its safeguard's tracker set: no "outside of the Task Runner" warning)
-    manifest = contextvars.copy_context().run(_execute, task, context)
-    seconds = time.perf_counter() - started
+    manifest, seconds = timed(lambda: contextvars.copy_context().run(_execute, task, context))
     log_file.close()
     with open(log_file.name) as fh:
         log_lines = sum(1 for _ in fh)
