@@ -17,6 +17,7 @@ import argparse
 import contextvars
 import cProfile
 import json
+import logging
 import os
 import pstats
 import resource
@@ -49,6 +50,18 @@ def redirected_session(url: str) -> requests.Session:
     from airflow_provider_xlikes.sandbox.process import redirect_session
 
     return redirect_session(url)
+
+
+class WarningCounter(logging.Handler):
+    """Counts the package's warnings (a retry, a wait): a round that had some is not like the others."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+        logging.getLogger("airflow_provider_xlikes").addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 def timed(call: Callable[[], T]) -> tuple[T, float]:
@@ -115,8 +128,9 @@ def page(client: str, url: str, post_id: str, token: str) -> dict[str, Any]:
         records, seconds = page_through(url, post_id, token)
         return {"records": records, "seconds": seconds}
     run = {"hook": records_of_hook, "tweepy": records_of_tweepy, "xdk": records_of_xdk}[client](url, post_id, token)
+    warnings = WarningCounter()
     records, seconds = timed(run)
-    return {"records": records, "seconds": seconds}
+    return {"records": records, "seconds": seconds, "warnings": warnings.count}
 
 
 # --------------------------------------------------------------------------- the operator
@@ -180,12 +194,19 @@ def operator(output: str, url: str, post_id: str, token: str, output_dir: str) -
     if output == "parquet":
         import pyarrow.parquet  # noqa: F401
     # as the task runner calls it (its safeguard's tracker set: no "outside of the Task Runner" warning)
+    warnings = WarningCounter()
     manifest, seconds = timed(lambda: contextvars.copy_context().run(_execute, task, context))
     log_file.close()
     with open(log_file.name) as fh:
         log_lines = sum(1 for _ in fh)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"records": manifest["record_count"], "seconds": seconds, "log_lines": log_lines, "max_rss_kib": peak_kib}
+    return {
+        "records": manifest["record_count"],
+        "seconds": seconds,
+        "log_lines": log_lines,
+        "max_rss_kib": peak_kib,
+        "warnings": warnings.count,
+    }
 
 
 # --------------------------------------------------------------------------- rate limits

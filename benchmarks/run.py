@@ -124,6 +124,10 @@ def machine(command: str) -> dict[str, Any]:
     }
 
 
+#: runs whose client logged warnings (a retry, a wait): named in the results
+WARNED: list[str] = []
+
+
 def measure(args: Sequence[str], python: str | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``clients.py args`` in a subprocess; its result (the last line of its stdout)."""
     out = subprocess.run(
@@ -131,7 +135,10 @@ def measure(args: Sequence[str], python: str | None = None, env: dict[str, str] 
     )
     if out.returncode != 0:
         raise RuntimeError(f"clients.py {' '.join(args[:2])} failed ({out.returncode}):\n{out.stderr[-4000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    if result.get("warnings"):
+        WARNED.append(f"{' '.join(args[:2])}: {result['warnings']} warning(s): {out.stderr.strip()[-300:]}")
+    return result
 
 
 # --------------------------------------------------------------------------- figures 0 and 1
@@ -408,9 +415,10 @@ def main() -> None:
     run("6", lambda: figure_imports(rounds * 2))
     figures.sort(key=lambda f: f.number)
     (RESULTS / "latest.json").write_text(
-        json.dumps({"machine": info, "figures": [asdict(f) for f in figures]}, indent=2) + "\n"
+        json.dumps({"machine": info, "figures": [asdict(f) for f in figures], "warned_runs": WARNED}, indent=2) + "\n"
     )
     table = markdown(info, figures)
+    table += "".join(f"- warned: {run}\n" for run in WARNED) or "- no run logged a warning (retry or wait)\n"
     (RESULTS / "latest.md").write_text(table)
     print(table)
 
