@@ -6,12 +6,23 @@ import json
 import subprocess
 import sys
 
+import pytest
 
-def test_importing_the_operators_loads_no_oauth_signing_and_no_http_client() -> None:
-    """DAG parsing imports the operators; OAuth 1.0a signing (and the HTTP stack) load only in a run."""
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "airflow_provider_xlikes.operators.likes",
+        "airflow_provider_xlikes.sensors.likes",
+        "airflow_provider_xlikes.triggers.new_likes",
+    ],
+)
+def test_importing_the_operators_loads_no_oauth_signing_and_no_http_client(module: str) -> None:
+    """DAG parsing imports the operators, the sensor and the watcher's trigger; OAuth 1.0a signing
+    (and the HTTP stack) load only in a run."""
     code = (
         "import sys, json, airflow.sdk; before = set(sys.modules); "
-        "import airflow_provider_xlikes.operators.likes; "
+        f"import {module}; "
         "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -45,7 +45,7 @@ from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_xlikes.exceptions import XRateLimitWait, XValidationError
-from airflow_provider_xlikes.hooks.x import XHook
+from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, VariableHeadStore, head_key
 from airflow_provider_xlikes.operators.likes import (
     DEFAULT_DEFER_AFTER,
@@ -80,6 +80,7 @@ from airflow_provider_xlikes.version_compat import AirflowFailException
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_xlikes.hooks.x import XHook
     from airflow_provider_xlikes.validation import Names
 
 #: the key of the run's wait state in ``task_state_store``
@@ -134,7 +135,7 @@ class XLikesSensor(BaseSensorOperator):
         user_id: str | int | None = None,
         min_count: int | None = None,
         user_ids: Sequence[str | int] | None = None,
-        x_conn_id: str = XHook.default_conn_name,
+        x_conn_id: str = DEFAULT_CONN_ID,
         max_results: int = 100,
         max_scan_pages: int = DEFAULT_MAX_PAGES,
         user_fields: Names = None,
@@ -198,6 +199,8 @@ class XLikesSensor(BaseSensorOperator):
     @cached_property
     def hook(self) -> XHook:
         """The hook: rate-limit waits longer than ``defer_after`` end the poke instead of sleeping."""
+        from airflow_provider_xlikes.hooks.x import XHook  # a poke needs HTTP; parsing a DAG does not
+
         return XHook(x_conn_id=self.x_conn_id, waiter=DeferringWaiter(max_sleep=self.defer_after))
 
     def _poller(self) -> LikesPoller:
