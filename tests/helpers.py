@@ -25,3 +25,16 @@ def featured(sandbox: Any, likers: int) -> str:
         if post["likers"] == likers:
             return str(post["id"])
     raise LookupError(likers)
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 S3 client of the moto server at ``endpoint`` (the ``s3_endpoint`` fixture)."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )

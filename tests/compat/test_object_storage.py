@@ -3,21 +3,14 @@
 
 from __future__ import annotations
 
-import boto3
+from helpers import s3_client
 
 from airflow_provider_xlikes.output.layout import as_storage_path
 from airflow_provider_xlikes.version_compat import storage_conn_id
 
 
 def _read(endpoint: str, bucket: str, key: str) -> bytes:
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return s3_client(endpoint).get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def test_the_connection_in_the_uri_is_used(s3_endpoint: str, s3_bucket: str) -> None:
