@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${XLIKES_VENV:-.venv}"
 bash scripts/setup.sh
+bash scripts/system_packages.sh
 echo "== ruff"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
