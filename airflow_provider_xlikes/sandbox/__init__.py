@@ -2,7 +2,7 @@
 
 Start it from the command line::
 
-    python -m airflow_provider_xlikes.sandbox --port 8080 --post-likes 1000,0,7,1000000 --me-likes 250
+    python -m airflow_provider_xlikes.sandbox --port 8766 --post-likes 1000,0,7,1000000 --me-likes 250
 
 It prints its URL and a ready ``AIRFLOW_CONN_X_DEFAULT`` value for each auth type (``bearer``,
 ``oauth2_user``, ``oauth1_user``). Default credentials are fixed strings (``sandbox-bearer-token``,

@@ -1,10 +1,10 @@
 """``python -m airflow_provider_xlikes.sandbox admin``: drive a running sandbox from the command line.
 
-    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8080 add-likes POST_ID 5
-    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8080 remove-likes POST_ID 2
-    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8080 quirks short_pages=0 naming=post
-    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8080 faults status,count=3,status=503
-    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8080 clock 900
+    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8766 add-likes POST_ID 5
+    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8766 remove-likes POST_ID 2
+    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8766 quirks short_pages=0 naming=post
+    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8766 faults status,count=3,status=503
+    python -m airflow_provider_xlikes.sandbox admin --url http://127.0.0.1:8766 clock 900
 
 Each command prints the admin API's JSON answer.
 """
@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from airflow_provider_xlikes.sandbox.config import DEFAULT_PORT
 from airflow_provider_xlikes.sandbox.process import AdminClient
 
 
@@ -33,7 +34,7 @@ def build_admin_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m airflow_provider_xlikes.sandbox admin", description="Drive a running X API sandbox."
     )
-    p.add_argument("--url", default="http://127.0.0.1:8080", help="the sandbox's URL (default %(default)s)")
+    p.add_argument("--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the sandbox's URL (default %(default)s)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("world", help="world summary: featured posts, me, quirks")
     sub.add_parser("requests", help="request counts per endpoint, token and status")

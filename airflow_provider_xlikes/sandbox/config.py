@@ -31,6 +31,10 @@ FULL_RATES: dict[str, float] = {"short_pages": 1.0, "empty_last_page": 1.0, "par
 #: The status of a fault kind when ``status`` is not given.
 FAULT_STATUS: dict[str, int] = {"client_forbidden": 403, "usage_capped": 429}
 
+#: The command line's port: one Airflow does not use (its api-server takes 8080). ``SandboxConfig``
+#: itself defaults to 0 (a free port), which the Python API (``start_sandbox``, fixtures) relies on.
+DEFAULT_PORT = 8766
+
 #: Featured posts of the default world. The first one is the post of X's likes quickstart.
 DEFAULT_POST_LIKES: tuple[str, ...] = ("1354143047324299264:333", "1000", "7", "0")
 
@@ -181,6 +185,7 @@ class SandboxConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
+    """0 picks a free port (the Python API); the command line defaults to ``DEFAULT_PORT``."""
     seed: int = 42
     users: int = 5_000_000
     """Size of the derived user universe (raised automatically to fit the largest featured post)."""
@@ -322,7 +327,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", help="JSON file with SandboxConfig fields (flags override it)")
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port; 0 picks a free one (default 0)")
+    p.add_argument("--port", type=int, help=f"port; 0 picks a free one (default {DEFAULT_PORT})")
     p.add_argument("--seed", type=int, help="seed of the derived world (default 42)")
     p.add_argument("--users", type=int, help="number of derived users")
     p.add_argument("--posts", type=int, help="number of derived posts")
@@ -387,6 +392,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     if args.config:
         with open(args.config, encoding="utf-8") as fh:
             base = json.load(fh)
+    base.setdefault("port", DEFAULT_PORT)
     quirk_names = {f.name for f in dataclasses.fields(Quirks)} | {"clean"}
     quirks = dict(base.pop("quirks", {}) or {})
     skip = {"config", "fault", "ready_file", "quiet", "public_client"}
