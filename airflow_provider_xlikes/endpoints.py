@@ -10,8 +10,9 @@ documented names) or ``"post"`` (openapi-v2.167).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from airflow_provider_xlikes import _spec
 
@@ -77,6 +78,57 @@ TWEET_EXPANSIONS = NameList("expansions", "tweet_expansions", _same("expansions"
 #: the lists of an endpoint that returns users / posts
 USER_LISTS = (USER_FIELDS, USER_EXPANSIONS, TWEET_FIELDS)
 TWEET_LISTS = (TWEET_FIELDS, TWEET_EXPANSIONS, MEDIA_FIELDS, POLL_FIELDS, USER_FIELDS, PLACE_FIELDS)
+
+#: The fields holding the ids each expansion (by its "tweet" name) follows: X returns them whenever
+#: the expansion is asked for, and records are joined to their ``includes`` on them. Keys and fields
+#: are "tweet" names; :func:`join_fields` gives a naming's own.
+EXPANSION_ID_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pinned_tweet_id": ("user_fields", ("pinned_tweet_id",)),
+    "most_recent_tweet_id": ("user_fields", ("most_recent_tweet_id",)),
+    "affiliation.user_id": ("user_fields", ("affiliation",)),
+    "author_id": ("tweet_fields", ("author_id",)),
+    "in_reply_to_user_id": ("tweet_fields", ("in_reply_to_user_id",)),
+    "entities.mentions.username": ("tweet_fields", ("entities",)),
+    "referenced_tweets.id": ("tweet_fields", ("referenced_tweets",)),
+    "referenced_tweets.id.author_id": ("tweet_fields", ("referenced_tweets", "author_id")),
+    "referenced_tweets.id.attachments.media_keys": ("tweet_fields", ("referenced_tweets", "attachments")),
+    "attachments.media_keys": ("tweet_fields", ("attachments",)),
+    "attachments.poll_ids": ("tweet_fields", ("attachments",)),
+    "geo.place_id": ("tweet_fields", ("geo",)),
+}
+
+
+def tweet_name(name_list: NameList, name: str) -> str:
+    """``name`` as the "tweet" naming calls it (``pinned_post_id`` -> ``pinned_tweet_id``)."""
+    return name_list.counterpart(name, "tweet") or name
+
+
+def expansion_id_fields(expansions: Iterable[str]) -> dict[str, set[str]]:
+    """The id fields (by list argument, "tweet" names) that ``expansions`` (either naming) name."""
+    fields: dict[str, set[str]] = {}
+    for expansion in expansions:
+        canonical = tweet_name(USER_EXPANSIONS, tweet_name(TWEET_EXPANSIONS, expansion))
+        argument, names = EXPANSION_ID_FIELDS.get(canonical, ("", ()))
+        if names:
+            fields.setdefault(argument, set()).update(names)
+    return fields
+
+
+def join_fields(endpoint: Endpoint, lists: Mapping[str, Any], naming: str) -> dict[str, Any]:
+    """``lists`` (validated name lists by argument) plus the id fields the expansions need for a
+    join, where ``naming``'s spec lists them (where it does not, the expansion alone brings them)."""
+    expansions = lists.get("expansions") or []
+    result = dict(lists)
+    for argument, names in expansion_id_fields(expansions).items():
+        if argument not in endpoint.list_arguments:
+            continue
+        name_list = endpoint.list_for(argument)
+        own = name_list.allowed(naming)
+        current = list(result.get(argument) or [])
+        present = {tweet_name(name_list, n) for n in current}
+        current += sorted(n for n in names if n not in present and (name_list.counterpart(n, naming) or n) in own)
+        result[argument] = current
+    return result
 
 
 @dataclass(frozen=True)

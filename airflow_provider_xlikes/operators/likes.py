@@ -42,6 +42,7 @@ from airflow_provider_xlikes.endpoints import (
     UNLIKE,
     WINDOW_SECONDS,
     Endpoint,
+    join_fields,
 )
 from airflow_provider_xlikes.exceptions import (
     OutputError,
@@ -477,8 +478,17 @@ class BaseXListingOperator(BaseXOperator):
             max_results=self.max_results,
             max_records=remaining,
             pagination_token=pagination_token,
-            **self.lists,
+            **self.request_lists,
         )
+
+    @property
+    def request_lists(self) -> dict[str, Any]:
+        """The lists as sent: with ``join_includes``, plus the id fields the expansions join on
+        (``pinned_tweet_id`` for ``expansions=["pinned_tweet_id"]``), in the connection's naming."""
+        lists = {argument: validate_names(self.endpoint, argument, value) for argument, value in self.lists.items()}
+        if not self.join_includes:
+            return lists
+        return join_fields(self.endpoint, lists, self.hook.settings.field_naming)
 
     def _records(self, page: Page, source_id: str | None) -> list[dict[str, Any]]:
         """The page's records as written: unchanged, unless a source field or joins are added

@@ -34,6 +34,7 @@ from airflow_provider_xlikes.endpoints import (
     USER_LOOKUP,
     USERS_ME,
     Endpoint,
+    expansion_id_fields,
 )
 from airflow_provider_xlikes.sandbox import errors
 from airflow_provider_xlikes.sandbox.auth import AuthError, Principal, TokenEndpointError
@@ -273,6 +274,9 @@ class Api:
         if problems:
             raise errors.invalid(call.quirks.naming, problems)
         expansions = lists.get("user_expansions") or lists.get("tweet_expansions") or frozenset()
+        # as X: each expansion's id field is returned (the join key), asked for in the fields or not
+        for argument, names in expansion_id_fields(expansions).items():
+            lists[argument] = lists.get(argument, frozenset()) | names
         return self._renderer(call, lists), canonical_expansions(expansions)
 
     # --- paging ---------------------------------------------------------------------------------------

@@ -262,3 +262,27 @@ def test_tweet_naming_fails_the_post_spec_and_vice_versa(x_sandbox):
     body = client.liked_tweets(x_sandbox.user_id, **{"tweet.fields": "public_metrics"}).json()
     with pytest.raises(jsonschema.ValidationError):
         validate("tweet", "/2/users/{id}/liked_tweets", "get", body)
+
+
+def test_each_expansion_brings_its_id_field_unasked_as_x_does(x_sandbox, client, user_client):
+    """``expansions=pinned_tweet_id`` without ``user.fields``: the users still carry the id the
+    includes are keyed by (the join needs it); the same for post expansions and the "post" names."""
+    body = client.liking_users(featured(x_sandbox, 333), expansions="pinned_tweet_id").json()
+    included = {t["id"] for t in body["includes"]["tweets"]}
+    pinned = {u["pinned_tweet_id"] for u in body["data"] if "pinned_tweet_id" in u}
+    assert included and included <= pinned
+    assert all(set(u) <= {"id", "name", "username", "pinned_tweet_id"} for u in body["data"])
+    body = user_client.liked_tweets(x_sandbox.user_id, expansions="author_id,referenced_tweets.id").json()
+    assert all("author_id" in p for p in body["data"])
+    assert {p["author_id"] for p in body["data"]} <= {u["id"] for u in body["includes"]["users"]}
+    refs = {r["id"] for p in body["data"] for r in p.get("referenced_tweets", [])}
+    assert refs and {t["id"] for t in body["includes"]["tweets"]} <= refs
+    # no expansion, no id field
+    assert all("author_id" not in p for p in user_client.liked_tweets(x_sandbox.user_id).json()["data"])
+    x_sandbox.admin.set_quirks(naming="post")
+    body = client.liking_users(featured(x_sandbox, 333), expansions="pinned_post_id").json()
+    assert {t["id"] for t in body["includes"]["posts"]} <= {
+        u["pinned_post_id"] for u in body["data"] if "pinned_post_id" in u
+    }
+    body = user_client.liked_tweets(x_sandbox.user_id, expansions="referenced_posts").json()
+    assert any("referenced_posts" in p for p in body["data"])
