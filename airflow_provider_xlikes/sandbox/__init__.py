@@ -34,7 +34,8 @@ Endpoints served: those of ``airflow_provider_xlikes.endpoints`` (the likes list
 ``admin.py``, and ``python -m airflow_provider_xlikes.sandbox admin --help`` for its command-line
 client): ``health``, ``world``, ``requests``, ``reset`` (POST), ``faults`` (GET/POST/DELETE),
 ``quirks`` (GET/POST), ``clock`` (GET/POST ``{"advance": s}``), ``tokens``, ``rate_limits``,
-``likers/{post_id}`` (GET; POST/DELETE add or remove likers), ``liked/{user_id}``. Request
+``likers/{post_id}`` (GET, ``?head=N`` for the newest N of a long listing; POST/DELETE add or
+remove likers), ``liked/{user_id}``. Request
 counts are keyed per token by the non-secret
 fingerprint ``sha256(token).hexdigest()[:12]`` (OAuth 1.0a: of the access token; token endpoint:
 of the refresh token / Basic credentials).

@@ -80,10 +80,16 @@ def build_admin_app(state: SandboxState) -> Starlette:
             raise AdminError(404, {"error": "unknown user(s)", "ids": unknown})
         return [u for u in users if u is not None]
 
-    def listing(id_: str, total: int, ids: Callable[[int], list[str]], limit: int) -> dict[str, Any]:
-        """Ground truth ``{"id", "count", "ids"}`` of a listing, refused when longer than ``limit``."""
-        if total > limit:
-            raise AdminError(413, {"error": "list too large; pass ?limit=", "count": total})
+    def listing(id_: str, total: int, ids: Callable[[int], list[str]], request: Request) -> dict[str, Any]:
+        """Ground truth ``{"id", "count", "ids"}`` of a listing: ``?head=N`` the newest N ids (never
+        refused); else all of them, refused (413) when more than ``?limit=`` (default 10,000)."""
+        head = request.query_params.get("head")
+        if head is not None:
+            if not head.isdigit():
+                raise AdminError(400, {"error": f"head must be an integer >= 0, not {head!r}"})
+            return {"id": id_, "count": total, "ids": ids(min(int(head), total))}
+        if total > limit_of(request):
+            raise AdminError(413, {"error": "list too large; pass ?limit= or ?head=", "count": total})
         return {"id": id_, "count": total, "ids": ids(total)}
 
     async def health(_: Request) -> dict[str, Any]:
@@ -162,18 +168,14 @@ def build_admin_app(state: SandboxState) -> Starlette:
             key = "added" if add else "removed"
             return {"id": post_id, key: [w.ids.user_id(u) for u in changed], "count": w.liker_count(post, visible)}
         total = w.liker_count(post, visible)
-        return listing(
-            post_id, total, lambda n: [w.ids.user_id(u) for u in w.likers(post, 0, n, visible)], limit_of(request)
-        )
+        return listing(post_id, total, lambda n: [w.ids.user_id(u) for u in w.likers(post, 0, n, visible)], request)
 
     async def liked(request: Request) -> dict[str, Any]:
         user_id = request.path_params["user_id"]
         user = users_of([user_id])[0]
         visible = state.quirks.mutations_visible
         total = w.liked_count(user, visible)
-        return listing(
-            user_id, total, lambda n: [w.ids.post_id(p) for p in w.liked(user, 0, n, visible)], limit_of(request)
-        )
+        return listing(user_id, total, lambda n: [w.ids.post_id(p) for p in w.liked(user, 0, n, visible)], request)
 
     routes = [
         Route("/_sandbox/health", _endpoint(health)),

@@ -41,7 +41,7 @@ def build_admin_parser() -> argparse.ArgumentParser:
     for name, what in (("likers", "users who like POST_ID, newest first"), ("liked", "posts USER_ID likes")):
         c = sub.add_parser(name, help=what)
         c.add_argument("id")
-        c.add_argument("--limit", type=int, default=10_000)
+        c.add_argument("--limit", type=int, default=10_000, help="show the newest LIMIT ids (default %(default)s)")
     for name, what in (("add-likes", "new likers at the head of POST_ID's likers"), ("remove-likes", "unlikes")):
         c = sub.add_parser(name, help=what)
         c.add_argument("post_id")
@@ -68,13 +68,17 @@ def run(args: argparse.Namespace) -> Any:
     if command == "requests":
         return admin.request_counts()
     if command in ("likers", "liked"):
-        return getattr(admin, command)(args.id, limit=args.limit)
+        head = admin.head(command, args.id, args.limit)
+        if head["count"] > len(head["ids"]):
+            print(f"(the newest {len(head['ids']):,} of {head['count']:,}; --limit shows more)", file=sys.stderr)
+        return head["ids"]
     if command in ("add-likes", "remove-likes"):
         if (args.count is None) == (args.users is None):
             raise SystemExit(f"{command}: give either COUNT or --users")
         users = [u.strip() for u in args.users.split(",") if u.strip()] if args.users else None
-        change = admin.add_likes if command == "add-likes" else admin.remove_likes
-        return {"changed": change(args.post_id, args.count, users), "count": len(admin.likers(args.post_id))}
+        add = command == "add-likes"
+        answer = admin.change_likes(args.post_id, add=add, count=args.count, user_ids=users)
+        return {"changed": answer["added" if add else "removed"], "count": answer["count"]}
     if command == "clock":
         return {"offset": admin.advance_clock(args.seconds)}
     if command == "quirks":

@@ -85,18 +85,30 @@ class AdminClient:
         """Ground truth: ids of the users who like ``post_id``, newest first (small lists only)."""
         return list(self._get(f"likers/{post_id}", limit=limit)["ids"])
 
+    def head(self, listing: str, id_: str, n: int) -> dict[str, Any]:
+        """The newest ``n`` ids of ``listing`` (``"likers"`` of a post, ``"liked"`` posts of a
+        user) and its ``count``, however long it is: ``{"id", "count", "ids"}``."""
+        return dict(self._get(f"{listing}/{id_}", head=n))
+
+    def change_likes(
+        self, post_id: str, *, add: bool, count: int | None = None, user_ids: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The admin API's whole answer to adding (``add``) or removing likers:
+        ``{"id", "added" or "removed", "count"}`` (``count``: the post's likers now)."""
+        payload = {"count": count} if user_ids is None else {"user_ids": list(user_ids)}
+        method = "POST" if add else "DELETE"
+        r = self.session.request(method, f"{self.url}/_sandbox/likers/{post_id}", json=payload, timeout=self.timeout)
+        r.raise_for_status()
+        return dict(r.json())
+
     def add_likes(self, post_id: str, count: int | None = None, user_ids: list[str] | None = None) -> list[str]:
         """``count`` new likers (or the users ``user_ids``) like ``post_id`` now: they head its
         listing, newest first; returns their ids, newest first."""
-        payload = {"count": count} if user_ids is None else {"user_ids": list(user_ids)}
-        return list(self._post(f"likers/{post_id}", payload)["added"])
+        return list(self.change_likes(post_id, add=True, count=count, user_ids=user_ids)["added"])
 
     def remove_likes(self, post_id: str, count: int | None = None, user_ids: list[str] | None = None) -> list[str]:
         """The ``count`` newest likers (or the users ``user_ids``) unlike ``post_id``; returns them."""
-        payload = {"count": count} if user_ids is None else {"user_ids": list(user_ids)}
-        r = self.session.delete(f"{self.url}/_sandbox/likers/{post_id}", json=payload, timeout=self.timeout)
-        r.raise_for_status()
-        return list(r.json()["removed"])
+        return list(self.change_likes(post_id, add=False, count=count, user_ids=user_ids)["removed"])
 
     def liked(self, user_id: str, limit: int = 10000) -> list[str]:
         """Ground truth: ids of the posts ``user_id`` likes, newest first (small lists only)."""

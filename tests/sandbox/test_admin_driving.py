@@ -104,3 +104,34 @@ def test_the_command_line_admin_client(x_sandbox):
     assert code == 1 and "unknown post" in str(message)
     code, _ = admin_cli(x_sandbox, "add-likes", post)
     assert code != 0
+
+
+def test_every_command_line_admin_command_answers_on_listings_past_10_000(x_sandbox_factory):
+    """A post with 10,000 likers and a user with 10,001 liked posts: no command fails with a 413."""
+    sandbox = x_sandbox_factory(post_likes=["10000"], me_likes=10_001)
+    post, me = featured(sandbox, 10_000), sandbox.user_id
+    code, added = admin_cli(sandbox, "add-likes", post, "5")
+    assert code == 0, added
+    assert added["count"] == 10_005 and sandbox.admin.head("likers", post, 5)["ids"] == added["changed"]
+    code, removed = admin_cli(sandbox, "remove-likes", post, "2")
+    assert code == 0 and removed == {"changed": added["changed"][:2], "count": 10_003}
+    out = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_xlikes.sandbox", "admin", "--url", sandbox.url, "likers", post],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    likers = json.loads(out.stdout)
+    assert len(likers) == 10_000 and likers[:3] == added["changed"][2:]
+    assert "the newest 10,000 of 10,003" in out.stderr
+    assert len(admin_cli(sandbox, "likers", post, "--limit", "20000")[1]) == 10_003
+    code, liked = admin_cli(sandbox, "liked", me)
+    assert code == 0 and len(liked) == 10_000
+    for command in (["world"], ["requests"], ["quirks"], ["faults"], ["clear-faults"], ["clock", "1"], ["reset"]):
+        code, answer = admin_cli(sandbox, *command)
+        assert code == 0, (command, answer)
+    # the admin API itself still refuses a whole listing past its limit, naming both ways out
+    r = requests.get(f"{sandbox.url}/_sandbox/likers/{post}?limit=9999", timeout=30)
+    assert r.status_code == 413 and "?head=" in r.json()["error"] and r.json()["count"] == 10_000
+    assert requests.get(f"{sandbox.url}/_sandbox/likers/{post}?head=x", timeout=30).status_code == 400
