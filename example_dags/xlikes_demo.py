@@ -69,7 +69,7 @@ with DAG(
     unlike = XUnlikeOperator(task_id="unlike", tweet_id=POSTS[1:])
 
     @task
-    def report(mapped: Sequence[dict[str, Any]], liked: dict[str, Any], unliked: dict[str, bool]) -> dict[str, Any]:
+    def report(mapped: Sequence[dict[str, Any]], liked: dict[str, Any], unliked: dict[str, Any]) -> dict[str, Any]:
         """One line per output, and the totals (also the XCom of this task)."""
         # the mapped task's manifests, read by index: iterating the lazy sequence would ask for one
         # item past the end (Airflow logs that as an error)

@@ -929,6 +929,11 @@ class XLikedTweetsOperator(BaseXListingOperator):
 class BaseXLikeWriteOperator(BaseXOperator):
     """What like and unlike share; a subclass names its ``endpoint`` and the ``liked`` state it leaves.
 
+    XCom: what happened to each post, by id: ``{tweet_id: {"liked": bool, "applied": bool}}``.
+    ``liked`` is the post's state for the user after the call (the API's answer); ``applied`` says
+    whether that is the state asked for (liked after a like, not liked after an unlike). Posts
+    already in that state count as applied: X's answer does not say whether anything changed.
+
     :param tweet_id: one id or a list (templated; ``.expand(tweet_id=[...])`` maps it).
     :param user_id: who likes (templated); default the authenticated user (``/2/users/me``).
     """
@@ -979,23 +984,24 @@ class BaseXLikeWriteOperator(BaseXOperator):
             return self.hook.like(tweet_id, user_id=user_id)
         return self.hook.unlike(tweet_id, user_id=user_id)
 
-    def execute(self, context: Context) -> dict[str, bool]:
-        """Returns ``{tweet_id: liked}`` for every id (after the call: True for like, False for unlike).
+    def execute(self, context: Context) -> dict[str, dict[str, bool]]:
+        """Returns ``{tweet_id: {"liked": bool, "applied": bool}}`` for every id (see the class).
 
         An id whose state did not become the wanted one (the API answers 200 with an ``errors`` item
         for a post that does not exist) fails the task after the other ids are done; the results are
-        then pushed under the XCom key ``results``.
+        then pushed, in the same shape, under the XCom key ``results``.
         """
         return self._apply(context, {})
 
-    def execute_complete(self, context: Context, event: Any = None, **kwargs: Any) -> dict[str, bool]:
+    def execute_complete(self, context: Context, event: Any = None, **kwargs: Any) -> dict[str, dict[str, bool]]:
         """Go on after a deferral with the ids not sent yet (the results so far come back in the event)."""
         done = self.resume_state(event).get("results")
         if not isinstance(done, dict):
             raise XValidationError("event", type(event).__name__, "an XResumeAtTrigger event with results")
         return self._apply(context, {str(k): bool(v) for k, v in done.items()})
 
-    def _apply(self, context: Context, results: dict[str, bool]) -> dict[str, bool]:
+    def _apply(self, context: Context, results: dict[str, bool]) -> dict[str, dict[str, bool]]:
+        """Send what is not in ``results`` (``{tweet_id: liked}``, the deferral's state) yet."""
         self._validate(rendered=True)
         ids = self._tweet_ids(rendered=True)
         user_id = validate_id("user_id", self.user_id) if self.user_id is not None else None
@@ -1015,14 +1021,15 @@ class BaseXLikeWriteOperator(BaseXOperator):
                 user_id or "(authenticated user)",
                 results[tweet_id],
             )
-        failed = [tweet_id for tweet_id, liked in results.items() if liked is not self.wanted]
+        outcome = {tweet_id: {"liked": liked, "applied": liked is self.wanted} for tweet_id, liked in results.items()}
+        failed = [tweet_id for tweet_id, result in outcome.items() if not result["applied"]]
         if failed:
-            context["ti"].xcom_push(key="results", value=results)
+            context["ti"].xcom_push(key="results", value=outcome)
             raise XLikeNotAppliedError(
                 f"{self.endpoint.label} did not take effect for {len(failed)} of {len(ids)} post(s): "
                 f"{', '.join(failed)} (posts that do not exist or are not visible to this user)"
             )
-        return results
+        return outcome
 
 
 class XLikeOperator(BaseXLikeWriteOperator):
@@ -1030,7 +1037,8 @@ class XLikeOperator(BaseXLikeWriteOperator):
 
     Posts already liked count as success. The hook waits out the 50-per-15-minutes window instead of
     hitting it; one task never sends more than 1,000 likes (X's 24-hour limit). XCom:
-    ``{tweet_id: true}`` per id. Needs user-context auth (``oauth2_user`` or ``oauth1_user``).
+    ``{tweet_id: {"liked": true, "applied": true}}`` per id (see :class:`BaseXLikeWriteOperator`).
+    Needs user-context auth (``oauth2_user`` or ``oauth1_user``).
     """
 
     endpoint = LIKE
@@ -1040,7 +1048,8 @@ class XLikeOperator(BaseXLikeWriteOperator):
 class XUnlikeOperator(BaseXLikeWriteOperator):
     """Remove the like of one post or a list (``DELETE /2/users/:id/likes/:tweet_id``).
 
-    Posts not liked count as success. Limits as :class:`XLikeOperator`. XCom: ``{tweet_id: false}``.
+    Posts not liked count as success. Limits as :class:`XLikeOperator`. XCom:
+    ``{tweet_id: {"liked": false, "applied": true}}`` per id: unliked, the post is not liked now.
     """
 
     endpoint = UNLIKE

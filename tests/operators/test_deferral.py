@@ -106,12 +106,12 @@ def test_deferrable_likes_and_unlikes_wait_in_the_trigger_and_send_each_id_once(
     body = f'XUnlikeOperator(task_id="t", tweet_id={chosen!r}, deferrable=True, defer_after=0)'
     result = run_dag(SOURCE.replace("XLikingUsersOperator", "XUnlikeOperator").replace("BODY", body))
     assert result.state == "success", result.states()
-    assert result.xcom("t") == dict.fromkeys(chosen, False)
+    assert result.xcom("t") == {t: {"liked": False, "applied": True} for t in chosen}
     assert not set(chosen) & set(sandbox.admin.liked(sandbox.user_id))
     body = f'XLikeOperator(task_id="t", tweet_id={chosen!r}, deferrable=True, defer_after=0)'
     result = run_dag(SOURCE.replace("XLikingUsersOperator", "XLikeOperator").replace("BODY", body))
     assert result.state == "success", result.states()
-    assert result.xcom("t") == dict.fromkeys(chosen, True)
+    assert result.xcom("t") == {t: {"liked": True, "applied": True} for t in chosen}
     assert set(chosen) <= set(sandbox.admin.liked(sandbox.user_id))
     counts = sandbox.admin.request_counts()
     assert counts["by_endpoint"]["likes_delete"] == 60 and counts["by_endpoint"]["likes_create"] == 60

@@ -346,7 +346,7 @@ def test_like_and_unlike(user_ctx: Any, run_dag: Any) -> None:
     chosen = liked[:3]
     result = run_dag(dag_source(f'XUnlikeOperator(task_id="unlike", tweet_id={chosen!r})'))
     assert result.state == "success"
-    assert result.xcom("unlike") == dict.fromkeys(chosen, False)
+    assert result.xcom("unlike") == {t: {"liked": False, "applied": True} for t in chosen}
     assert not set(chosen) & set(user_ctx.admin.liked(me))
 
     # unliking again (not liked) succeeds; liking back, mapped, with one already liked among them
@@ -360,8 +360,10 @@ unlike_again >> like
         )
     )
     assert result.state == "success", result.states()
-    assert result.xcom("unlike_again") == {chosen[0]: False}
-    assert [result.xcom("like", i) for i in range(4)] == [{t: True} for t in [*chosen, liked[5]]]
+    assert result.xcom("unlike_again") == {chosen[0]: {"liked": False, "applied": True}}
+    assert [result.xcom("like", i) for i in range(4)] == [
+        {t: {"liked": True, "applied": True}} for t in [*chosen, liked[5]]
+    ]
     assert set(chosen) <= set(user_ctx.admin.liked(me))
     assert requests_to(user_ctx, "likes_create") == 4
 
@@ -370,7 +372,10 @@ def test_like_of_a_missing_post_fails_after_the_others(user_ctx: Any, run_dag: A
     featured_post = featured(user_ctx)[7]
     result = run_dag(dag_source(f'XLikeOperator(task_id="like", tweet_id=["1", {featured_post!r}])'))
     assert result.states() == {("like", -1): "failed"}
-    assert result.xcom("like", key="results") == {"1": False, featured_post: True}
+    assert result.xcom("like", key="results") == {
+        "1": {"liked": False, "applied": False},
+        featured_post: {"liked": True, "applied": True},
+    }
 
 
 def test_likes_wait_for_the_window_instead_of_hitting_it(
