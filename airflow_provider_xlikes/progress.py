@@ -57,13 +57,16 @@ class ListingProgress:
     :data:`PROGRESS_LOG_SECONDS`), and its last page.
 
     ``expected``: the total to expect (``None``: unknown); ``page_size``: records per request;
-    ``window_seconds``: the length of the endpoint's rate-limit window.
+    ``window_seconds``: the length of the endpoint's rate-limit window; ``pages_before``: the pages
+    of the listing read before a resume (a deferral, a retry from a checkpoint), so that pages are
+    counted over the whole listing.
     """
 
     expected: int | None
     page_size: int
     window_seconds: float
     log_seconds: float | None = None
+    pages_before: int = 0
     _logged_at: float | None = field(default=None, init=False, repr=False)
     _pending: tuple[int, int, RateLimit | None] | None = field(default=None, init=False, repr=False)
 
@@ -89,8 +92,9 @@ class ListingProgress:
         return self.line(*pending)
 
     def line(self, page_number: int, records: int, rate_limit: RateLimit | None, now: float | None = None) -> str:
-        """``page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this window, about 1 h 29 min to go``."""
-        parts = [f"page {page_number}: {records:,}"]
+        """``page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this window, about 1 h 29 min to go``
+        (``page_number``: of this run's pages; the line counts the whole listing's)."""
+        parts = [f"page {self.pages_before + page_number}: {records:,}"]
         if self.expected:
             parts[0] += f" of ~{self.expected:,} ({min(records / self.expected, 1.0):.1%})".replace("%", " %")
         else:

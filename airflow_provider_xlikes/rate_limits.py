@@ -104,8 +104,12 @@ class DeferringWaiter:
 
     max_sleep: float = 30.0
 
+    def defers(self, seconds: float) -> bool:
+        """Whether a wait of ``seconds`` is raised (for the task to defer) rather than slept."""
+        return seconds > self.max_sleep
+
     def __call__(self, seconds: float, *, endpoint: str, reason: str) -> None:
-        if seconds <= self.max_sleep:
+        if not self.defers(seconds):
             time.sleep(seconds)
             return
         raise XRateLimitWait(resume_at=time.time() + seconds, endpoint=endpoint)

@@ -38,6 +38,7 @@ from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.rate_limits import (
     DAILY_LIMIT_PREFIX,
     RESET_RESOLUTION,
+    DeferringWaiter,
     RateLimit,
     RateLimitPolicy,
     Waiter,
@@ -394,7 +395,10 @@ class XApiClient:
 
     def _wait(self, seconds: float, *, endpoint: str, reason: str) -> None:
         until = pendulum.from_timestamp(time.time() + seconds, tz="UTC").to_iso8601_string()
-        log.info("Rate limit: waiting %.1f s, until %s, before the next %s (%s)", seconds, until, endpoint, reason)
+        if isinstance(self.waiter, DeferringWaiter) and self.waiter.defers(seconds):  # raised, not waited
+            log.info("Rate limit: deferring until %s, before the next %s (%s)", until, endpoint, reason)
+        else:
+            log.info("Rate limit: waiting %.1f s, until %s, before the next %s (%s)", seconds, until, endpoint, reason)
         self.waiter(seconds, endpoint=endpoint, reason=reason)
 
     # ---- paging

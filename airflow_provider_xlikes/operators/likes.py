@@ -539,6 +539,7 @@ class BaseXListingOperator(BaseXOperator):
         self, context: Context, source_id: str, resume: dict[str, Any] | None, scan: IncrementalListing | None
     ) -> list[dict[str, Any]]:
         state = resume or {"batches": 0, "records": 0, "size": 2, "next_token": None}
+        self._progress.pages_before = pages_read = int(state.get("pages", 0))
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         includes = IncludesCollector()
@@ -553,6 +554,7 @@ class BaseXListingOperator(BaseXOperator):
                 size += len(_encoder.encode(page_records)) + len(_encoder.encode(page.errors))
                 size += includes.add(page.includes)
                 collected = int(state["records"]) + len(records)
+                pages_read += 1
                 self._log_page(source_id, page, collected)
                 self._check_xcom_room(source_id, page, collected, size, limit)
         except XRateLimitWait as wait:
@@ -569,6 +571,7 @@ class BaseXListingOperator(BaseXOperator):
                     "batches": batch + 1,
                     "records": int(state["records"]) + len(records),
                     "size": size,
+                    "pages": pages_read,
                     "next_token": wait.pagination_token if scan is None else scan.restart_token(wait.pagination_token),
                     "expected": self._progress.expected,
                     **({} if scan is None else {"incremental": scan.state()}),
@@ -656,6 +659,7 @@ class BaseXListingOperator(BaseXOperator):
                 self._save_checkpoint(context, state)  # opening trimmed the staging folder to the checkpoint
             complete = bool(state and state.get("complete"))
             total = writer.record_count
+            self._progress.pages_before = writer.page_count
             try:
                 pages: Iterable[Page] = ()
                 if not complete:

@@ -44,7 +44,9 @@ def _run(run_dag: Any, body: str) -> Any:
     return run_dag(SOURCE.replace("BODY", body))
 
 
-def test_a_deferrable_listing_to_xcom_defers_and_loses_nothing(windows: Any, run_dag: Any) -> None:
+def test_a_deferrable_listing_to_xcom_defers_and_loses_nothing(
+    windows: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     before = _trigger_classes().count("airflow_provider_xlikes.triggers.likes.XResumeAtTrigger")
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", deferrable=True, defer_after=0)')
     assert result.state == "success", result.states()
@@ -54,10 +56,22 @@ def test_a_deferrable_listing_to_xcom_defers_and_loses_nothing(windows: Any, run
     assert counts["by_endpoint"]["liking_users"] == 80  # one request per page, none repeated
     assert counts["by_status"].get("429", 0) == 0  # the window was waited for, not hit
     assert _trigger_classes().count("airflow_provider_xlikes.triggers.likes.XResumeAtTrigger") == before + 1
+    _assert_progress_over_the_whole_listing(capfd)
+
+
+def _assert_progress_over_the_whole_listing(capfd: pytest.CaptureFixture[str]) -> None:
+    """After the resume, pages are counted over the whole listing; the wait that deferred says so."""
+    out = capfd.readouterr()
+    text = out.out + out.err
+    assert text.count("page 1: ") == 1
+    assert "page 76: 7,600 of ~8,000 (95.0 %)" in text
+    assert "page 80: 8,000 of ~8,000 (100.0 %)" in text
+    assert "Rate limit: deferring until " in text
+    assert "Rate limit: waiting" not in text
 
 
 def test_a_deferrable_listing_to_files_commits_before_deferring_and_resumes(
-    windows: Any, run_dag: Any, tmp_path: Path
+    windows: Any, run_dag: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     out = (tmp_path / "likers").as_uri()
     result = _run(
@@ -74,12 +88,17 @@ def test_a_deferrable_listing_to_files_commits_before_deferring_and_resumes(
     assert [p["records"] for p in manifest["parts"]] == [1000] * 7 + [500, 500]
     assert windows.admin.request_counts()["by_status"].get("429", 0) == 0
     assert windows.admin.total_requests("liking_users") == 80
+    _assert_progress_over_the_whole_listing(capfd)
 
 
-def test_without_deferral_the_wait_is_slept_through(windows: Any, run_dag: Any) -> None:
+def test_without_deferral_the_wait_is_slept_through(
+    windows: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", deferrable=False)')
     assert result.state == "success", result.states()
     assert len(result.xcom("t")) == 8000
+    out = capfd.readouterr()
+    assert "Rate limit: waiting " in out.out + out.err and "deferring" not in out.out + out.err
     assert windows.admin.request_counts()["by_status"].get("429", 0) == 0
 
 

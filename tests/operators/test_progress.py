@@ -36,6 +36,8 @@ def test_the_progress_line_of_the_issue_example() -> None:
     assert progress.line(500, 49_990, quota, now=now) == (
         "page 500: 49,990 of ~50,000 (100.0 %), 63/75 requests left in this window, finishing in this window"
     )
+    resumed = ListingProgress(expected=50_000, page_size=100, window_seconds=900, pages_before=104)
+    assert resumed.line(1, 10_500, None, now=now) == "page 105: 10,500 of ~50,000 (21.0 %)"
     unknown = ListingProgress(expected=None, page_size=100, window_seconds=900)
     assert unknown.line(3, 300, None, now=now) == "page 3: 300 records so far"
 
