@@ -1,4 +1,4 @@
-"""The demo DAG: collect likes into a local folder, then like and unlike two posts.
+"""The demo DAG: collect likes into a local folder, then unlike and like again the newest liked post.
 
 ``bash scripts/demo.sh`` runs it against the offline X API sandbox (see README). Against the real
 API, set the ``x_default`` connection and ``XLIKES_DEMO_OUTPUT`` (any ``ObjectStoragePath`` URI,
@@ -13,6 +13,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_xlikes.hooks.x import XHook
 from airflow_provider_xlikes.operators.likes import (
@@ -22,6 +23,7 @@ from airflow_provider_xlikes.operators.likes import (
     XUnlikeOperator,
     output_asset,
 )
+from airflow_provider_xlikes.output import iter_records
 
 OUTPUT = os.environ.get("XLIKES_DEMO_OUTPUT", "file:///tmp/xlikes-demo-output")
 #: posts to collect the likers of (the first one is the post of X's likes quickstart)
@@ -65,11 +67,20 @@ with DAG(
         output_path=f"{OUTPUT}/liked_tweets",
     )
 
-    like = XLikeOperator(task_id="like", tweet_id=POSTS[1:])
-    unlike = XUnlikeOperator(task_id="unlike", tweet_id=POSTS[1:])
+    @task
+    def newest_liked(manifest: dict[str, Any]) -> str:
+        """The post the user liked last: one that exists wherever the demo runs (read from the listing)."""
+        for record in iter_records(manifest):
+            return str(record["id"])
+        raise AirflowSkipException("the user has liked no post: nothing to unlike and like again")
+
+    post = newest_liked(liked_tweets.output)
+    # the likes end as they began: the post is unliked, then liked again
+    unlike = XUnlikeOperator(task_id="unlike", tweet_id=post)
+    like = XLikeOperator(task_id="like", tweet_id=post)
 
     @task
-    def report(mapped: Sequence[dict[str, Any]], liked: dict[str, Any], unliked: dict[str, Any]) -> dict[str, Any]:
+    def report(mapped: Sequence[dict[str, Any]], liked: dict[str, Any], relike: dict[str, Any]) -> dict[str, Any]:
         """One line per output, and the totals (also the XCom of this task)."""
         # the mapped task's manifests, read by index: iterating the lazy sequence would ask for one
         # item past the end (Airflow logs that as an error)
@@ -78,14 +89,14 @@ with DAG(
             "liking_users": {m["tweet_id"]: m["record_count"] for m in likers},
             "liked_tweets": liked["record_count"],
             "files": [f for m in [*likers, liked] for f in m["files"]],
-            "unliked": unliked,
+            "unliked_and_liked_again": relike,
         }
         for manifest in [*likers, liked]:
             print(f"{manifest['endpoint']}: {manifest['record_count']} records in {len(manifest['files'])} file(s)")
         return summary
 
-    [liking_users, liked_tweets] >> like >> unlike
-    report(liking_users.output, liked_tweets.output, unlike.output)
+    liking_users >> unlike >> like
+    report(liking_users.output, liked_tweets.output, like.output)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DagRunResult
 
 
 @pytest.fixture(scope="session")
@@ -19,35 +20,6 @@ def airflow_db() -> None:
     from helpers import migrated_airflow_db
 
     migrated_airflow_db()
-
-
-class DagRunResult:
-    """What a ``dag.test()`` run left in the metadata DB: states and XComs of its task instances."""
-
-    def __init__(self, dag_id: str, run_id: str, state: str) -> None:
-        self.dag_id = dag_id
-        self.run_id = run_id
-        self.state = state
-
-    def states(self) -> dict[tuple[str, int], str]:
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            rows = session.query(TaskInstance).filter_by(dag_id=self.dag_id, run_id=self.run_id).all()
-            return {(ti.task_id, ti.map_index): str(ti.state) for ti in rows}
-
-    def xcom(self, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
-        from airflow.models.xcom import XComModel
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            row = (
-                session.query(XComModel)
-                .filter_by(dag_id=self.dag_id, run_id=self.run_id, task_id=task_id, map_index=map_index, key=key)
-                .one_or_none()
-            )
-            return None if row is None else row.value
 
 
 @pytest.fixture
