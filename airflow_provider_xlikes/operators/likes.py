@@ -520,7 +520,7 @@ class BaseXListingOperator(BaseXOperator):
                 self.endpoint.name,
                 self.endpoint.id_argument,
                 source_id,
-                page.number,
+                self._progress.pages_before + page.number,
                 len(page.errors),
                 "; ".join(sorted({str(e.get("title") or e.get("type") or "error") for e in page.errors})),
             )
@@ -601,8 +601,9 @@ class BaseXListingOperator(BaseXOperator):
         projected = size * expected // collected if expected and collected and expected > collected else size
         if projected <= limit:
             return
+        pages = self._progress.pages_before + page.number
         what = (
-            f"{size:,} bytes of JSON after {page.number} page(s) and {collected:,} records"
+            f"{size:,} bytes of JSON after {pages} page(s) and {collected:,} records"
             if projected == size
             else f"about {projected:,} bytes of JSON for the ~{expected:,} records expected, at "
             f"{size:,} bytes for the first {collected:,}"
