@@ -19,14 +19,9 @@ from typing import Any
 import pytest
 from helpers import DagRunResult
 from operators.conftest import airflow_db
+from system_helpers import EXAMPLE_DATA, EXAMPLES, example_source
 
 __all__ = ["airflow_db"]
-
-EXAMPLES = Path(__file__).parents[2] / "example_dags"
-#: files the examples read beside themselves
-EXAMPLE_DATA = ("likes_to_apply.csv",)
-#: the post of X's likes quickstart: in every sandbox, and the examples' default
-QUICKSTART_POST = "1354143047324299264"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,15 +33,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.system)
-
-
-def example_source(name: str, replacements: dict[str, str] | None = None) -> str:
-    """The example's source, with each ``old -> new`` of ``replacements`` (each must be there)."""
-    source = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
-    for old, new in (replacements or {}).items():
-        assert old in source, f"{old!r} not in {name}"
-        source = source.replace(old, new)
-    return source
 
 
 class ExampleDag:

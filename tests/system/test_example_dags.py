@@ -10,8 +10,8 @@ from typing import Any
 
 import pendulum
 import pytest
-from conftest import QUICKSTART_POST
 from helpers import featured
+from system_helpers import QUICKSTART_POST
 
 from airflow_provider_xlikes import iter_records
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import QUICKSTART_POST, example_source
+from system_helpers import QUICKSTART_POST, example_source
 
 from airflow_provider_xlikes import iter_records
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXAMPLES
+from system_helpers import EXAMPLES
 
 EXPECTED = {
     "xlikes_demo",
