@@ -177,6 +177,14 @@ class XMalformedResponseError(XServerError):
     """A 200 whose body is not what the API promises (not JSON, ``data`` not a list of objects ...)."""
 
 
+class XStateStoreError(XError, RuntimeError):
+    """The shared state store (rotated tokens, rate budget) could not be read, written or locked.
+
+    Raised before anything that depends on it is sent (a token refresh is never sent without the
+    store's lock); a task retry may succeed once the store answers again.
+    """
+
+
 class OutputError(XError, RuntimeError):
     """Task output could not be written, committed or read as the commit protocol requires."""
 

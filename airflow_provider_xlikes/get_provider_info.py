@@ -62,6 +62,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "directory path for encrypted files.",
         default="variable",
     ),
+    "state_store_conn_id": _text(
+        "Shared state store (connection id)",
+        "Deployments on several hosts: the id of a postgres connection whose database keeps the rotated "
+        "OAuth 2.0 tokens and the rate-limit budget atomically (row and advisory locks). Empty: Airflow "
+        "Variables, safe on one host.",
+    ),
     "field_naming": {
         "label": "Field parameter naming",
         "description": "Send 'tweet.fields' (tweet, documented) or 'post.fields' (post, the 2026 spec).",

@@ -11,6 +11,7 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
+from airflow_provider_xlikes import state
 from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, USERS_ME, Endpoint
 from airflow_provider_xlikes.exceptions import (
     XBadRequestError,
@@ -29,15 +30,9 @@ from airflow_provider_xlikes.hooks._auth import (
     StaticBearerAuth,
     TokenEndpoint,
 )
-from airflow_provider_xlikes.hooks.budget import (
-    BudgetStore,
-    InMemoryBudgetStore,
-    SharedBudget,
-    VariableBudgetStore,
-    budget_fingerprint,
-)
+from airflow_provider_xlikes.hooks.budget import BudgetStore, SharedBudget, budget_fingerprint
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
-from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore, in_task
+from airflow_provider_xlikes.hooks.token_store import TokenStore
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.progress import TOTAL_LOOKUPS
 from airflow_provider_xlikes.rate_limits import RateLimitPolicy, Waiter, sleep_waiter
@@ -74,6 +69,7 @@ class XConnectionSettings:
     read_timeout: float
     max_retries: int
     rotation_store: str
+    state_store_conn_id: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -146,6 +142,7 @@ def settings_from_connection(conn: Any, conn_id: str) -> XConnectionSettings:
         read_timeout=_number(extra, "read_timeout", 30.0),
         max_retries=_number(extra, "max_retries", 5, integer=True),
         rotation_store=store,
+        state_store_conn_id=state.validate_state_store(extra.get("state_store_conn_id"), store),
     )
 
 
@@ -164,8 +161,11 @@ class XHook(BaseHook):
         ``rotation_store`` extra, an Airflow Variable unless set to a directory).
     :param retry: attempts and backoff on transient failures (default from the connection).
     :param rate_limit_policy: consecutive 429s and backoff bounds.
-    :param budget_store: where the token's rate-limit windows are shared (default: Airflow Variables
-        inside a task, so every task on the token shares one budget; this hook's memory elsewhere).
+    :param budget_store: where the token's rate-limit windows are shared (default: the connection's
+        ``state_store_conn_id`` database; else Airflow Variables inside a task, so every task on the
+        token shares one budget, and this hook's memory elsewhere).
+
+    Where each kind of state lives is decided in :mod:`airflow_provider_xlikes.state`.
     """
 
     conn_name_attr = "x_conn_id"
@@ -260,7 +260,7 @@ class XHook(BaseHook):
         """Where the token's rate-limit windows are shared (keyed by a fingerprint, never the token)."""
         if self._budget_store is not None:
             return self._budget_store
-        return VariableBudgetStore() if in_task() else InMemoryBudgetStore()
+        return state.budget_store(self.settings)
 
     def _build_auth(self, settings: XConnectionSettings, endpoint: TokenEndpoint) -> XAuth:
         from airflow.sdk.log import mask_secret
@@ -285,15 +285,21 @@ class XHook(BaseHook):
                     f"connection {self.x_conn_id!r} (auth_type 'oauth2_user') needs extra 'refresh_token' "
                     "(or at least 'access_token')"
                 )
-            return OAuth2UserAuth(
+            store = self.token_store
+            auth = OAuth2UserAuth(
                 client_id=client_id,
                 client_secret=extra.get("client_secret") or None,
                 refresh_token=refresh_token or None,
                 access_token=access_token or None,
-                store=self.token_store,
+                store=store,
                 endpoint=endpoint,
                 on_secret=mask_secret,
             )
+            if auth.store_key is not None:
+                # one chain per authorization, wherever it is configured: checked before any refresh
+                fingerprint = budget_fingerprint(settings.base_url, auth.store_key)
+                auth.before_refresh = lambda: state.claim_authorization(fingerprint, store, self.x_conn_id)
+            return auth
         consumer_key, consumer_secret, access_token, access_token_secret = settings.require(
             "consumer_key", "consumer_secret", "access_token", "access_token_secret"
         )
@@ -304,8 +310,7 @@ class XHook(BaseHook):
         """Where rotated OAuth 2.0 tokens are kept (keyed by the authorization, not the connection id)."""
         if self._token_store is not None:
             return self._token_store
-        where = self.settings.rotation_store
-        return VariableTokenStore() if where == "variable" else FileTokenStore(where)
+        return state.token_store(self.settings)
 
     def get_conn(self) -> requests.Session:
         """The hook's one ``requests.Session`` (auth is added per request, never stored in headers)."""

@@ -8,9 +8,13 @@ Installed with the provider, so DAG and hook tests can use these fixtures withou
 ``x_sandbox`` (function scope)
     The session sandbox, reset through the admin API before the test (counters, rate limits,
     faults, quirks, likes mutations, tokens and clock back to their start state; budget Variables
-    that tasks of this process shared about its windows are deleted). The marker
+    that tasks of this process shared about its windows, and the claims of its authorizations, are
+    deleted). The marker
     ``@pytest.mark.x_sandbox(clean=True, **quirks)`` changes quirks after the reset: ``clean``
     switches the paging quirks off (exact pages), other names set quirks (``app_only="owner"``).
+``postgres_server`` (session scope)
+    A PostgreSQL server of its own (``airflow_provider_xlikes.testing.services``), for the shared
+    state store (``state_store_conn_id``).
 ``x_sandbox_factory`` (function scope)
     ``x_sandbox_factory(**config_overrides) -> SandboxProcess`` starts a dedicated sandbox with
     ``SandboxConfig`` fields (quirk names may be given directly, e.g. ``naming="post"``, and
@@ -47,6 +51,7 @@ import pytest
 if TYPE_CHECKING:
     from airflow_provider_xlikes.sandbox.process import SandboxProcess
     from airflow_provider_xlikes.testing.cluster import AirflowCluster
+    from airflow_provider_xlikes.testing.services import PostgresServer
 
 
 MARKER = "x_sandbox"
@@ -85,9 +90,11 @@ def _forget_shared_budgets() -> None:
     if "airflow.models.variable" not in sys.modules:
         return
     from airflow_provider_xlikes.hooks.budget import forget_shared_budgets
+    from airflow_provider_xlikes.state import forget_authorization_claims
 
     with contextlib.suppress(Exception):  # no database, or not migrated
         forget_shared_budgets()
+        forget_authorization_claims()
 
 
 @pytest.fixture
@@ -127,3 +134,13 @@ def airflow_cluster_factory() -> Iterator[Callable[..., AirflowCluster]]:
     finally:
         for cluster in started:
             cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this session's own (one per xdist worker), stopped at the end;
+    ``postgres_server.create_database(name)`` returns a URI for an Airflow connection."""
+    from airflow_provider_xlikes.testing.services import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
