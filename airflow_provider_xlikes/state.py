@@ -28,23 +28,35 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_xlikes.exceptions import XConfigError, XValidationError
 
 if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
     from airflow_provider_xlikes.hooks.budget import BudgetStore
     from airflow_provider_xlikes.hooks.token_store import TokenStore
     from airflow_provider_xlikes.hooks.x import XConnectionSettings
+    from airflow_provider_xlikes.incremental import HeadStore
 
 __all__ = [
     "CLAIM_PREFIX",
+    "STAGED_CHECKPOINT",
     "STATE_STORE_PARAMETER",
+    "KeyValueState",
+    "StagedCheckpoint",
+    "VariableValue",
     "budget_store",
     "check_postgres_connection",
     "claim_authorization",
+    "listing_head_store",
+    "sensor_baseline_store",
+    "task_instance_state",
     "token_store",
     "validate_state_store",
+    "watcher_head_store",
 ]
 
 log = logging.getLogger(__name__)
@@ -177,3 +189,95 @@ def forget_authorization_claims() -> int:
     with create_session() as session:
         query = session.query(Variable).filter(Variable.key.startswith(CLAIM_PREFIX))
         return int(query.delete(synchronize_session=False))
+
+
+# --------------------------------------------------------------------------- per task instance, per listing
+#: the fallback checkpoint file in a task instance's staging folder (before Airflow 3.3)
+STAGED_CHECKPOINT = "_checkpoint.json"
+
+
+class KeyValueState(Protocol):
+    """JSON values by key, as ``context["task_state_store"]`` keeps them (Airflow 3.3+)."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def task_instance_state(context: Mapping[str, Any], fallback: KeyValueState) -> KeyValueState:
+    """The task instance's state that survives retries and reschedules: its ``task_state_store``
+    (Airflow 3.3+, in the metadata database), else ``fallback``."""
+    store = context.get("task_state_store")
+    return store if store is not None else fallback
+
+
+class StagedCheckpoint:
+    """Before 3.3: the resume checkpoint as ``_checkpoint.json`` in the task instance's staging folder
+    (beside the parts it lists, in the output location every host reads); it goes with the folder."""
+
+    def __init__(self, staging: ObjectStoragePath) -> None:
+        self.path = staging / STAGED_CHECKPOINT
+
+    def get(self, key: str) -> Any:
+        import msgspec
+
+        try:
+            return msgspec.json.decode(self.path.read_bytes())
+        except (FileNotFoundError, msgspec.DecodeError):
+            return None
+
+    def set(self, key: str, value: Any) -> None:
+        import msgspec
+
+        self.path.write_bytes(msgspec.json.encode(value))
+
+    def delete(self, key: str) -> None:
+        return None  # removed with the staging folder at the commit
+
+
+class VariableValue:
+    """Before 3.3: one Airflow Variable ``{prefix}{name}`` standing in for a task instance's state."""
+
+    def __init__(self, prefix: str, name: str) -> None:
+        from airflow_provider_xlikes.incremental import VariableHeadStore
+
+        self.store, self.name = VariableHeadStore(prefix), name
+
+    def get(self, key: str) -> Any:
+        return self.store.load(self.name)
+
+    def set(self, key: str, value: Any) -> None:
+        self.store.save(self.name, value)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(self.name)
+
+
+def listing_head_store(
+    context: Mapping[str, Any], asset: Any | None, dag_id: str, task_id: str, listing: tuple[str, ...]
+) -> tuple[HeadStore, str]:
+    """Where an incremental listing's head is kept, and its key: the output asset's state store
+    (3.3+, shared by every DAG writing that asset), else a Variable per DAG, task and listing."""
+    from airflow_provider_xlikes.incremental import VariableHeadStore, head_key
+
+    stores = context.get("asset_state_store")
+    if asset is not None and stores is not None:
+        from airflow_provider_xlikes.operators.incremental import AssetHeadStore
+
+        return AssetHeadStore(stores[asset]), "xlikes_head__" + head_key(*listing)
+    return VariableHeadStore(), head_key(dag_id, task_id, *listing)
+
+
+def sensor_baseline_store() -> HeadStore:
+    """Where the sensor keeps the head of its last successful run: a Variable (every release)."""
+    from airflow_provider_xlikes.incremental import VariableHeadStore
+
+    return VariableHeadStore()
+
+
+def watcher_head_store(trigger: Any) -> Any | None:
+    """An Asset watcher's head: the asset's state store the triggerer injects (3.3+), or ``None``
+    (the trigger keeps it in the triggerer's memory)."""
+    return getattr(trigger, "asset_state_store", None)

@@ -34,6 +34,7 @@ import msgspec
 import pendulum
 from airflow.sdk import Asset, BaseOperator, ObjectStoragePath
 
+from airflow_provider_xlikes import state
 from airflow_provider_xlikes.endpoints import (
     DAY_SECONDS,
     LIKE,
@@ -89,8 +90,6 @@ LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds 
 DEFAULT_DEFER_AFTER = 10.0
 #: the key of the output checkpoint in ``task_state_store`` (Airflow 3.3+)
 CHECKPOINT_KEY = "xlikes_output_checkpoint"
-#: the fallback checkpoint file in the staging folder (older Airflow releases)
-STAGED_CHECKPOINT = "_checkpoint.json"
 #: task instance states in which another try may still write to its staging folder
 ACTIVE_STATES = frozenset(
     {"running", "deferred", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "restarting"}
@@ -806,44 +805,25 @@ class BaseXListingOperator(BaseXOperator):
                     }
 
     # ---- checkpoints: resume after a crash (the durable parts and the cursor after them)
-    def _load_checkpoint(self, context: Context) -> dict[str, Any] | None:
-        """The checkpoint a killed earlier try of this task instance left, if any.
+    def _checkpoint_state(self, context: Context) -> state.KeyValueState:
+        """Where the resume checkpoint lives (see :mod:`airflow_provider_xlikes.state`): the task
+        instance's ``task_state_store`` (3.3+), else ``_checkpoint.json`` in its staging folder."""
+        return state.task_instance_state(context, state.StagedCheckpoint(self._staging_of(context)))
 
-        Airflow 3.3+: the task instance's ``task_state_store`` (it survives retries, in the metadata
-        database). Older releases: ``_checkpoint.json`` in the task instance's staging folder.
-        """
-        store = context.get("task_state_store")
-        value = store.get(CHECKPOINT_KEY) if store is not None else read_staged_checkpoint(self._staging_of(context))
+    def _load_checkpoint(self, context: Context) -> dict[str, Any] | None:
+        """The checkpoint a killed earlier try of this task instance left, if any."""
+        value = self._checkpoint_state(context).get(CHECKPOINT_KEY)
         return value if isinstance(value, dict) and isinstance(value.get("writer"), dict) else None
 
     def _save_checkpoint(self, context: Context, checkpoint: dict[str, Any]) -> None:
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(CHECKPOINT_KEY, checkpoint)
-        else:
-            write_staged_checkpoint(self._staging_of(context), checkpoint)
+        self._checkpoint_state(context).set(CHECKPOINT_KEY, checkpoint)
 
     def _clear_checkpoint(self, context: Context) -> None:
-        store = context.get("task_state_store")
-        if store is not None:
-            store.delete(CHECKPOINT_KEY)
+        self._checkpoint_state(context).delete(CHECKPOINT_KEY)
 
     def _staging_of(self, context: Context) -> ObjectStoragePath:
         location = output_location(self.output_path, self.output_conn_id)
         return OutputWriter(location, RunKey.from_context(context)).staging_dir
-
-
-def read_staged_checkpoint(staging: ObjectStoragePath) -> Any:
-    """The fallback checkpoint (Airflow before 3.3), or ``None``."""
-    path = staging / STAGED_CHECKPOINT
-    try:
-        return msgspec.json.decode(path.read_bytes())
-    except (FileNotFoundError, msgspec.DecodeError):
-        return None
-
-
-def write_staged_checkpoint(staging: ObjectStoragePath, checkpoint: Mapping[str, Any]) -> None:
-    (staging / STAGED_CHECKPOINT).write_bytes(_encoder.encode(checkpoint))
 
 
 class XLikingUsersOperator(BaseXListingOperator):
