@@ -1,7 +1,7 @@
 """Acceptance of issue #24 on a real multi-host deployment: CeleryExecutor on PostgreSQL and Redis,
 two Celery workers as two hosts (own TMPDIR, HOME, lock directory; own mounts and host name where
 ``unshare`` works), 40 mapped deferrable listings on ONE OAuth 2.0 user token whose access tokens
-expire mid-run, with family revocation on reuse (see ``many_hosts.py``).
+expire mid-run, with family revocation on reuse (see ``many_hosts_scenario.py``).
 
 Run alone: ``.venv/bin/python -m pytest -q tests/system/test_celery_many_hosts.py``. The state store
 is chosen in the connection extra (``state_store_conn_id``); the PostgreSQL variant runs once the
@@ -12,7 +12,7 @@ Variable store's are measured by ``benchmarks/many_hosts.py``.
 from __future__ import annotations
 
 import pytest
-from many_hosts import LIKERS, PAGE, POSTS, STORES, run_many_hosts
+from many_hosts_scenario import LIKERS, PAGE, POSTS, STORES, run_many_hosts
 
 from airflow_provider_xlikes.get_provider_info import CONN_FIELDS
 from airflow_provider_xlikes.testing.celery_cluster import CeleryCluster, namespace_wrapper
