@@ -205,7 +205,6 @@ def test_snippet(snippet: Snippet, request: pytest.FixtureRequest, tmp_path: Pat
 # --------------------------------------------------------------------------- links
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*$", re.M)
-HTML_ANCHOR = re.compile(r"<a id=\"([^\"]+)\"")
 
 
 def slug(heading: str) -> str:
@@ -216,7 +215,7 @@ def slug(heading: str) -> str:
 def anchors(page: Path) -> set[str]:
     text = FENCE.sub("", page.read_text(encoding="utf-8"))
     text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)  # headings inside other fences are not headings
-    return {slug(h) for h in HEADING.findall(text)} | set(HTML_ANCHOR.findall(text))
+    return {slug(h) for h in HEADING.findall(text)}
 
 
 def test_slugs_are_githubs() -> None:
