@@ -99,7 +99,7 @@ def refresh(sandbox_url: str, credentials: dict[str, object], store: TokenStore,
     session = requests.Session()
     auth = OAuth2UserAuth(
         client_id=str(credentials["client_id"]),
-        client_secret=None,
+        client_secret=str(credentials["client_secret"]) if credentials.get("client_secret") else None,
         refresh_token=str(credentials["refresh_token"]),
         access_token=None,
         store=store,
@@ -145,7 +145,7 @@ def main() -> None:
                     f"{counting.round_trips / args.requests:.2f} store round trips per request"
                 )
             for name, store in stores:
-                print(f"{name + ' reservation:':26}{reservation(store, args.reservations) * 1000:.3f} ms")
+                print(f"{name + ' reservation:':32}{reservation(store, args.reservations) * 1000:.3f} ms")
             token_stores: list[tuple[str, TokenStore]] = [
                 ("file (flock)", FileTokenStore(f"{TEMP_HOME}/tokens")),
                 ("Variable (SQLite, lease)", VariableTokenStore()),
@@ -154,7 +154,7 @@ def main() -> None:
             for name, token_store in token_stores:
                 sandbox.admin.reset()  # the seed refresh token again, for each store
                 mean = refresh(sandbox.url, sandbox.credentials, token_store, args.refreshes)
-                print(f"{name + ' refresh:':34}{mean * 1000:.1f} ms")
+                print(f"{name + ' refresh:':38}{mean * 1000:.1f} ms")
         finally:
             sandbox.stop()
 

@@ -21,7 +21,7 @@ Installed with the provider, so DAG and hook tests can use these fixtures withou
     ``clean=True``); all are stopped at teardown.
 
 The sandbox is as strict as X by default: short pages, empty last pages and partial errors come
-at seeded rates, an app-only token has no user behind it, scopes are enforced (see the README).
+at seeded rates, an app-only token has no user behind it, scopes are enforced (see docs/sandbox.md).
 
 Example::
 

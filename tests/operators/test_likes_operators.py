@@ -494,9 +494,9 @@ XLikingUsersOperator(task_id="t", tweet_id={posts[7]!r}, output_path=ObjectStora
 
 
 def readme_example() -> str:
-    """The first Python block of the README's operators section, as a user would copy it."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("## The operators") :]
+    """The first Python block of docs/operators.md, as a user would copy it."""
+    page = (Path(__file__).resolve().parents[2] / "docs/operators.md").read_text()
+    section = page[page.index("## The operators") :]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
