@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_xlikes.testing.cluster import AirflowCluster
-from airflow_provider_xlikes.testing.processes import free_port
 from airflow_provider_xlikes.testing.services import PostgresServer, RedisServer
 
 STATE_DATABASE = "xlikes_state"
@@ -107,9 +106,6 @@ class CeleryCluster(AirflowCluster):
                 "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.uri("airflow"),
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
                 "AIRFLOW__OPERATORS__DEFAULT_QUEUE": QUEUE,
-                # ports of this cluster's own, so that two clusters on one machine do not collide
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 f"AIRFLOW_CONN_{STATE_CONN_ID.upper()}": self.postgres.uri(STATE_DATABASE),
             }
         )

@@ -98,6 +98,9 @@ class AirflowCluster:
             "AIRFLOW__API_AUTH__JWT_SECRET": "xlikes-test-cluster-" + "s" * 64,
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
             "XLIKES_LOCK_DIR": str(self.home / "locks"),
+            # log servers on ports of their own: two clusters (two suites) at once must not clash
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             **(env or {}),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -20,7 +20,6 @@ import contextlib
 import glob
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -29,30 +28,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from airflow_provider_xlikes.testing.processes import free_port, spawn, stop_groups
+
 __all__ = ["PostgresServer", "RedisServer", "postgres_binaries"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def postgres_binaries() -> Path | None:
     """The directory of ``initdb`` and ``postgres`` of the newest installed PostgreSQL, or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     return Path(found[-1]).parent if found else None
-
-
-def _stop(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -78,7 +62,7 @@ class PostgresServer:
             raise RuntimeError("PostgreSQL is not installed: bash scripts/system_packages.sh")
         self.bin = binaries
         self.dir = Path(tempfile.mkdtemp(prefix="xlikes-postgres-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self._as_root = os.geteuid() == 0
 
@@ -97,30 +81,27 @@ class PostgresServer:
                 timeout=120,
             )
             log = self.dir / "postgres.log"
-            with open(log, "wb") as out:
-                self.proc = subprocess.Popen(  # noqa: S603 - the machine's own postgres
-                    self._command(
-                        str(self.bin / "postgres"),
-                        "-D",
-                        str(data),
-                        "-p",
-                        str(self.port),
-                        "-h",
-                        "127.0.0.1",
-                        "-k",
-                        str(self.dir),
-                        "-c",
-                        "max_connections=300",
-                        "-c",
-                        "fsync=off",
-                        "-c",
-                        "synchronous_commit=off",
-                    ),
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+            self.proc = spawn(
+                self._command(
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(self.dir),
+                    "-c",
+                    "max_connections=300",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                ),
+                env=os.environ,
+                log=log,
+            )
             _wait_for_port(self.port, self.proc, log, timeout)
             self._wait_until_ready(timeout)
         except BaseException:
@@ -141,7 +122,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_groups([self.proc], grace=5.0)
             self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -188,32 +169,29 @@ class RedisServer:
             raise RuntimeError("Redis is not installed: bash scripts/system_packages.sh")
         self.executable = executable
         self.dir = Path(tempfile.mkdtemp(prefix="xlikes-redis-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> RedisServer:
         log = self.dir / "redis.log"
         try:
-            with open(log, "wb") as out:
-                self.proc = subprocess.Popen(  # noqa: S603 - the machine's own redis-server
-                    [
-                        self.executable,
-                        "--port",
-                        str(self.port),
-                        "--bind",
-                        "127.0.0.1",
-                        "--save",
-                        "",
-                        "--appendonly",
-                        "no",
-                        "--dir",
-                        str(self.dir),
-                    ],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+            self.proc = spawn(
+                [
+                    self.executable,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.dir),
+                ],
+                env=os.environ,
+                log=log,
+            )
             _wait_for_port(self.port, self.proc, log, timeout)
         except BaseException:
             self.stop()
@@ -222,7 +200,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_groups([self.proc], grace=5.0)
             self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -86,9 +86,9 @@ def test_rotation_store_and_state_store_together_are_refused(x_sandbox, monkeypa
 
 
 def test_a_database_that_does_not_answer_fails_before_any_request(x_sandbox, monkeypatch) -> None:
-    from airflow_provider_xlikes.testing.services import _free_port
+    from airflow_provider_xlikes.testing.processes import free_port
 
-    monkeypatch.setenv("AIRFLOW_CONN_XLIKES_DEAD", f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing")
+    monkeypatch.setenv("AIRFLOW_CONN_XLIKES_DEAD", f"postgresql://postgres@127.0.0.1:{free_port()}/nothing")
     _x_conn(x_sandbox, monkeypatch, state_store_conn_id="xlikes_dead", access_token=None)
     with pytest.raises(XStateStoreError) as info:
         XHook().get_me()
