@@ -513,25 +513,27 @@ class Api:
         if problems:
             raise errors.invalid(call.quirks.naming, problems)
         st = self.state
+        # openapi-v2.159 (tweet naming) types the counts as integers, v2.167 (post) as strings
+        number: Callable[[int | str], int | str] = int if call.quirks.naming == "tweet" else str
         day = 24 * 60 * 60
         days = int(q.get("days", "7"))
         today = int(st.clock() // day)
         usage = [
-            {"date": time.strftime("%Y-%m-%dT00:00:00.000Z", time.gmtime(d * day)), "usage": str(n)}
+            {"date": time.strftime("%Y-%m-%dT00:00:00.000Z", time.gmtime(d * day)), "usage": number(n)}
             for d in range(today - days + 1, today + 1)
             if (n := st.post_reads.get(time.strftime("%Y-%m-%d", time.gmtime(d * day)), 0))
         ]
         data: Body = {
             "cap_reset_day": time.gmtime(st.cycle_started).tm_mday,
-            "project_id": st.project_id,
-            "project_usage": str(sum(st.post_reads.values())),
+            "project_id": st.project_id,  # a string in both specs (the daily breakdown's: v2.159 integer)
+            "project_usage": number(sum(st.post_reads.values())),
         }
         if call.quirks.monthly_post_cap is not None:
-            data["project_cap"] = str(call.quirks.monthly_post_cap)
+            data["project_cap"] = number(call.quirks.monthly_post_cap)
         fields = set(q.get("usage.fields", "").split(","))
-        if "daily_project_usage" in fields:
-            data["daily_project_usage"] = {"project_id": st.project_id, "usage": usage}
-        if "daily_client_app_usage" in fields:
+        if "daily_project_usage" in fields and usage:
+            data["daily_project_usage"] = {"project_id": number(st.project_id), "usage": usage}
+        if "daily_client_app_usage" in fields and usage:
             data["daily_client_app_usage"] = [
                 {"client_app_id": st.app_id, "usage": usage, "usage_result_count": len(usage)}
             ]

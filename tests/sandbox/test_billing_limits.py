@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_helpers import Client, featured
+from sandbox_helpers import Client, featured, validate
 
 from airflow_provider_xlikes.sandbox.config import build_arg_parser, config_from_args
 
@@ -66,11 +66,16 @@ def test_usage_endpoint_follows_what_was_served(x_sandbox, client, user_client):
     usage = client.get("/2/usage/tweets", **{"usage.fields": "daily_project_usage,project_usage"})
     assert usage.status_code == 200, usage.text
     data = usage.json()["data"]
-    assert data["project_usage"] == str(len(posts))
-    assert data["project_cap"] == "2000000"
+    assert data["project_usage"] == len(posts)
+    assert data["project_cap"] == 2_000_000
     assert [int(day["usage"]) for day in data["daily_project_usage"]["usage"]] == [len(posts)]
+    for naming in ("tweet", "post"):  # v2.159 types the counts as integers, v2.167 as strings
+        x_sandbox.admin.set_quirks(naming=naming)
+        fields = {"usage.fields": "daily_project_usage,daily_client_app_usage"}
+        validate(naming, "/2/usage/tweets", "get", client.get("/2/usage/tweets", **fields).json())
+    x_sandbox.admin.set_quirks(naming="tweet")
     x_sandbox.admin.set_post_reads(1_999_000)
-    assert client.get("/2/usage/tweets").json()["data"]["project_usage"] == "1999000"
+    assert client.get("/2/usage/tweets").json()["data"]["project_usage"] == 1_999_000
     # bearer only; days 1-90
     refused = user_client.get("/2/usage/tweets")
     assert refused.status_code == 403 and refused.json()["type"].endswith("/unsupported-authentication")
