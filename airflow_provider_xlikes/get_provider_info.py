@@ -83,6 +83,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Seconds to wait for a response.",
         "schema": {"type": ["number", "null"], "default": 30, "minimum": 0},
     },
+    "prices": {
+        "label": "Prices (USD, JSON)",
+        "description": "Only for an Enterprise contract or changed prices: a JSON object overriding X's published "
+        'prices per resource read or write request, e.g. {"posts": 0.004, "users": 0.008, "owned": 0.001, '
+        '"likes_create": 0.015, "likes_delete": 0.01, "includes_billed": false}. See docs/cost-and-limits.md.',
+        "schema": {"type": ["string", "null"]},
+    },
     "max_retries": {
         "label": "Attempts on transient errors",
         "description": "Attempts per request on 5xx, connection resets and timeouts.",
@@ -106,7 +113,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.operators.likes"]}
+            {
+                "integration-name": "X API v2 likes",
+                "python-modules": [
+                    "airflow_provider_xlikes.operators.likes",
+                    "airflow_provider_xlikes.operators.usage",
+                ],
+            }
         ],
         "hooks": [{"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.hooks.x"]}],
         "sensors": [

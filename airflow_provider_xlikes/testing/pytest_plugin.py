@@ -21,7 +21,12 @@ Installed with the provider, so DAG and hook tests can use these fixtures withou
     ``clean=True``); all are stopped at teardown.
 
 The sandbox is as strict as X by default: short pages, empty last pages and partial errors come
-at seeded rates, an app-only token has no user behind it, scopes are enforced (see docs/sandbox.md).
+at seeded rates, an app-only token has no user behind it, scopes are enforced, ``liking_users``
+ends after 100 accounts per post (X's cap since 2026), and a monthly Post cap answers 429
+``usage-capped`` once spent (see docs/sandbox.md and docs/cost-and-limits.md). A test that needs a longer liker
+listing lifts the cap explicitly: ``x_sandbox_factory(liking_users_cap=None)`` or
+``@pytest.mark.x_sandbox(liking_users_cap=None)``; ``self_serve=True`` makes like and unlike
+answer X's Enterprise-only 403.
 
 Example::
 
@@ -35,6 +40,9 @@ Example::
 
     @pytest.mark.x_sandbox(clean=True)
     def test_exact_pages(x_sandbox): ...
+
+    def test_long_listing(x_sandbox_factory):
+        sb = x_sandbox_factory(post_likes=["5000"], liking_users_cap=None)  # X itself lists 100
 
 This module is import-light: the sandbox (and ``requests``) are imported when a fixture is used.
 """

@@ -234,7 +234,7 @@ class LikesPoller:
         if self.min_count is not None:
             # the count lookup (GET /2/tweets/:id or /2/users/:id, public_metrics.like_count); an
             # unknown id fails, a spent window is waited for, a refused lookup (None) is "not yet"
-            count = self.hook.expected_total(self.target.endpoint, self.target.source_id, strict=True)
+            count = self.hook.like_count(self.target.endpoint, self.target.source_id, strict=True)
             return Check(done=count is not None and count >= self.min_count, state=state, like_count=count)
         if self.user_ids:
             found = set(state.found)

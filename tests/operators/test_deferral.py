@@ -29,7 +29,9 @@ with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catc
 
 @pytest.fixture
 def windows(x_sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:8000"], window_seconds=12, clean=True)
+    sandbox = x_sandbox_factory(
+        post_likes=[f"{POST}:8000"], window_seconds=12, clean=True, liking_users_cap=None
+    )  # 80 pages across windows: past the 100 likers X lists
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     return sandbox
 

@@ -26,7 +26,7 @@ def refresh(sandbox, refresh_token: str, public: bool = False) -> requests.Respo
     )
 
 
-@pytest.mark.x_sandbox(clean=True)  # exact pages
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, all 333 likers (X lists 100)
 @pytest.mark.parametrize("auth_type", ["bearer", "oauth2_user", "oauth1_user"])
 def test_liking_users_pages_match_ground_truth_for_every_auth_type(x_sandbox, auth_type):
     client = Client(x_sandbox, auth_type)
@@ -115,6 +115,7 @@ def test_bad_path_ids_are_400(client):
         assert r.json()["errors"][0]["message"].endswith("does not match ^[0-9]{1,19}$")
 
 
+@pytest.mark.x_sandbox(liking_users_cap=None)  # a next_token of a post with more than 100 likers
 def test_a_token_of_one_post_is_rejected_for_another(x_sandbox, client):
     token = client.liking_users(featured(x_sandbox, 1000)).json()["meta"]["next_token"]
     assert client.liking_users(featured(x_sandbox, 333), pagination_token=token).status_code == 400
