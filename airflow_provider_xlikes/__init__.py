@@ -28,18 +28,22 @@ _EXPORTS: dict[str, str] = {
             "XTokenRefreshError",
             "XForbiddenError",
             "XNotFoundError",
+            "XUsageCappedError",
             "XRateLimitError",
             "XServerError",
             "XMalformedResponseError",
             "XCursorLoopError",
             "XComTooLargeError",
             "XLikeNotAppliedError",
+            "XBudgetExhaustedError",
+            "XUsageLowError",
             "OutputError",
             "MissingExtraError",
         ),
         "airflow_provider_xlikes.exceptions",
     ),
     **dict.fromkeys(("Page", "IncludesIndex"), "airflow_provider_xlikes.pages"),
+    **dict.fromkeys(("PriceTable", "CostMeter", "DEFAULT_PRICES", "PRICES_TAKEN"), "airflow_provider_xlikes.pricing"),
     **dict.fromkeys(
         ("RateLimit", "RateLimitPolicy", "Waiter", "sleep_waiter", "DeferringWaiter"),
         "airflow_provider_xlikes.rate_limits",
@@ -66,6 +70,7 @@ _EXPORTS: dict[str, str] = {
         ),
         "airflow_provider_xlikes.operators.likes",
     ),
+    "XUsageOperator": "airflow_provider_xlikes.operators.usage",
     "XLikesSensor": "airflow_provider_xlikes.sensors.likes",
     **dict.fromkeys(("XNewLikesTrigger", "XLikesSensorTrigger"), "airflow_provider_xlikes.triggers.new_likes"),
 }
@@ -90,6 +95,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         XApiError,
         XAuthError,
         XBadRequestError,
+        XBudgetExhaustedError,
         XComTooLargeError,
         XConfigError,
         XCursorLoopError,
@@ -104,6 +110,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         XRateLimitWait,
         XServerError,
         XTokenRefreshError,
+        XUsageCappedError,
+        XUsageLowError,
         XValidationError,
     )
     from airflow_provider_xlikes.hooks.client import HttpRetryPolicy, XApiClient
@@ -117,6 +125,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         XUnlikeOperator,
         output_asset,
     )
+    from airflow_provider_xlikes.operators.usage import XUsageOperator
     from airflow_provider_xlikes.output import (
         OutputWriter,
         find_manifests,
@@ -126,6 +135,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         read_manifest,
     )
     from airflow_provider_xlikes.pages import IncludesIndex, Page
+    from airflow_provider_xlikes.pricing import DEFAULT_PRICES, PRICES_TAKEN, CostMeter, PriceTable
     from airflow_provider_xlikes.rate_limits import DeferringWaiter, RateLimit, RateLimitPolicy, Waiter, sleep_waiter
     from airflow_provider_xlikes.sensors.likes import XLikesSensor
     from airflow_provider_xlikes.triggers.new_likes import XLikesSensorTrigger, XNewLikesTrigger

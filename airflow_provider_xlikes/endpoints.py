@@ -156,6 +156,11 @@ class Endpoint:
     :param spec_allows_app_only: whether the current specs list app-only auth too (only the
         lookups: the specs allow user context only on the likes endpoints).
     :param limits: the published rate limits per user.
+    :param listing_cap: the most records the listing returns per id, for all time, whatever its
+        count says (``liking_users``: 100 liking accounts per post since 2026); ``None``: no cap.
+    :param enterprise_only: only Enterprise apps may call it (like and unlike since 2026-04-20:
+        "removed from all self-serve tiers"); a self-serve app gets 403 ``client-forbidden``.
+    :param user_context: whether user-context auth is accepted (``/2/usage/tweets``: bearer only).
     """
 
     name: str
@@ -170,6 +175,9 @@ class Endpoint:
     app_only: bool = False
     spec_allows_app_only: bool = False
     limits: tuple[RateLimitRule, ...] = ()
+    listing_cap: int | None = None
+    enterprise_only: bool = False
+    user_context: bool = True
 
     @property
     def label(self) -> str:
@@ -188,6 +196,11 @@ class Endpoint:
                 return rule.requests
         return None
 
+    def listable(self, count: int) -> int:
+        """The records a listing of an id whose count is ``count`` can return: ``count``, at most
+        :attr:`listing_cap`."""
+        return count if self.listing_cap is None else min(count, self.listing_cap)
+
     def url_path(self, id: str, tweet_id: str | None = None) -> str:
         """The path with its ids filled in (ids must be validated first)."""
         path = self.path.replace("{id}", id)
@@ -204,6 +217,9 @@ class Endpoint:
         return tuple(name_list.argument for name_list in self.lists)
 
 
+#: X's likes introduction (2026): "The liking users endpoint limits you to a total of 100 liking
+#: accounts per post for all time"
+LIKING_USERS_CAP = 100
 _READ = ("tweet.read", "users.read", "like.read")
 _WRITE = ("tweet.read", "users.read", "like.write")
 _WINDOW_75 = (RateLimitRule(75, WINDOW_SECONDS),)
@@ -221,6 +237,7 @@ LIKING_USERS = Endpoint(
     scopes=_READ,
     app_only=True,
     limits=_WINDOW_75,
+    listing_cap=LIKING_USERS_CAP,
 )
 LIKED_TWEETS = Endpoint(
     name="liked_tweets",
@@ -242,6 +259,7 @@ LIKE = Endpoint(
     id_argument="user_id",
     scopes=_WRITE,
     limits=_WRITES,
+    enterprise_only=True,
 )
 UNLIKE = Endpoint(
     name="likes_delete",
@@ -250,6 +268,7 @@ UNLIKE = Endpoint(
     id_argument="user_id",
     scopes=_WRITE,
     limits=_WRITES,
+    enterprise_only=True,
 )
 USERS_ME = Endpoint(
     name="users_me",
@@ -285,10 +304,32 @@ USER_LOOKUP = Endpoint(
     spec_allows_app_only=True,
     limits=(RateLimitRule(900, WINDOW_SECONDS),),
 )
+#: the billing cycle's Post consumption (``days``, ``usage.fields``); app-only bearer tokens only
+USAGE_TWEETS = Endpoint(
+    name="usage_tweets",
+    method="GET",
+    path="/2/usage/tweets",
+    app_only=True,
+    spec_allows_app_only=True,
+    user_context=False,
+    limits=(RateLimitRule(50, WINDOW_SECONDS),),
+)
+#: the query parameters of ``/2/usage/tweets`` (``days``: 1-90, default 7)
+USAGE_DAYS = (1, 90)
+USAGE_FIELDS = (
+    "cap_reset_day",
+    "daily_client_app_usage",
+    "daily_project_usage",
+    "project_cap",
+    "project_id",
+    "project_usage",
+)
 
 #: every endpoint by name
 ENDPOINTS: dict[str, Endpoint] = {
-    e.name: e for e in (LIKING_USERS, LIKED_TWEETS, LIKE, UNLIKE, USERS_ME, POST_LOOKUP, USER_LOOKUP)
+    e.name: e for e in (LIKING_USERS, LIKED_TWEETS, LIKE, UNLIKE, USERS_ME, POST_LOOKUP, USER_LOOKUP, USAGE_TWEETS)
 }
+#: every endpoint by its label (``GET /2/tweets/:id/liking_users``), as errors and logs name it
+BY_LABEL: dict[str, Endpoint] = {e.label: e for e in ENDPOINTS.values()}
 #: the two listings by name
 LISTINGS: dict[str, Endpoint] = {e.name: e for e in (LIKING_USERS, LIKED_TWEETS)}

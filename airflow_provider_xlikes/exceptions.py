@@ -109,6 +109,16 @@ class XComTooLargeError(XPermanentError):
     """A listing would put more into XCom than its limit; ``output_path`` is the way out."""
 
 
+class XBudgetExhaustedError(XPermanentError):
+    """A listing stopped before the request whose page could cross ``max_cost_usd``
+    (``on_budget_exhausted="fail"``): nothing was committed, and a retry would stop at the same place."""
+
+
+class XUsageLowError(XPermanentError):
+    """The billing cycle has fewer Post reads left than a DAG asked for (``XUsageOperator``'s
+    ``min_remaining``): a large backfill would run into ``usage-capped`` halfway."""
+
+
 class XLikeNotAppliedError(XPermanentError):
     """A like or unlike answered 200 without leaving the post in the wanted state (e.g. no such post)."""
 
@@ -142,7 +152,8 @@ FORBIDDEN_REASONS = ("unsupported-authentication", "client-forbidden", "usage-ca
 
 
 class XForbiddenError(XPermanentApiError):
-    """403. ``reason`` is one of ``FORBIDDEN_REASONS``; ``working_auth_types`` names what would work."""
+    """403. ``reason`` is one of ``FORBIDDEN_REASONS``; ``working_auth_types`` names what would work;
+    ``enterprise_only``: the endpoint needs an Enterprise app (like and unlike since 2026-04-20)."""
 
     def __init__(
         self,
@@ -150,10 +161,22 @@ class XForbiddenError(XPermanentApiError):
         *,
         reason: str = "forbidden",
         working_auth_types: Sequence[str] = (),
+        enterprise_only: bool = False,
         **kwargs: Any,
     ) -> None:
         self.reason = reason
         self.working_auth_types = tuple(working_auth_types)
+        self.enterprise_only = enterprise_only
+        super().__init__(status, **kwargs)
+
+
+class XUsageCappedError(XPermanentApiError):
+    """``usage-capped``: the billing cycle's Post cap is spent (X answers 429, or 403, with the
+    problem type ``usage-capped``, rate-limit headers still showing room). Not a rate-limit window:
+    waiting or retrying does not help, so the task fails at once. ``period`` is X's (``Monthly``)."""
+
+    def __init__(self, status: int, *, period: str | None = None, **kwargs: Any) -> None:
+        self.period = period
         super().__init__(status, **kwargs)
 
 
@@ -175,6 +198,14 @@ class XServerError(XApiError):
 
 class XMalformedResponseError(XServerError):
     """A 200 whose body is not what the API promises (not JSON, ``data`` not a list of objects ...)."""
+
+
+class XStateStoreError(XError, RuntimeError):
+    """The shared state store (rotated tokens, rate budget) could not be read, written or locked.
+
+    Raised before anything that depends on it is sent (a token refresh is never sent without the
+    store's lock); a task retry may succeed once the store answers again.
+    """
 
 
 class OutputError(XError, RuntimeError):

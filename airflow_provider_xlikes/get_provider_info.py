@@ -62,6 +62,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "directory path for encrypted files.",
         default="variable",
     ),
+    "state_store_conn_id": _text(
+        "Shared state store (connection id)",
+        "Deployments on several hosts: the id of a postgres connection whose database keeps the rotated "
+        "OAuth 2.0 tokens and the rate-limit budget atomically (row and advisory locks). Empty: Airflow "
+        "Variables, safe on one host.",
+    ),
     "field_naming": {
         "label": "Field parameter naming",
         "description": "Send 'tweet.fields' (tweet, documented) or 'post.fields' (post, the 2026 spec).",
@@ -76,6 +82,13 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "label": "Read timeout (s)",
         "description": "Seconds to wait for a response.",
         "schema": {"type": ["number", "null"], "default": 30, "minimum": 0},
+    },
+    "prices": {
+        "label": "Prices (USD, JSON)",
+        "description": "Only for an Enterprise contract or changed prices: a JSON object overriding X's published "
+        'prices per resource read or write request, e.g. {"posts": 0.004, "users": 0.008, "owned": 0.001, '
+        '"likes_create": 0.015, "likes_delete": 0.01, "includes_billed": false}. See docs/cost-and-limits.md.',
+        "schema": {"type": ["string", "null"]},
     },
     "max_retries": {
         "label": "Attempts on transient errors",
@@ -100,7 +113,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "operators": [
-            {"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.operators.likes"]}
+            {
+                "integration-name": "X API v2 likes",
+                "python-modules": [
+                    "airflow_provider_xlikes.operators.likes",
+                    "airflow_provider_xlikes.operators.usage",
+                ],
+            }
         ],
         "hooks": [{"integration-name": "X API v2 likes", "python-modules": ["airflow_provider_xlikes.hooks.x"]}],
         "sensors": [

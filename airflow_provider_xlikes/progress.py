@@ -2,9 +2,11 @@
 the window, and the time still to go at the rate limit.
 
 The expected total comes from one count lookup before paging (:data:`TOTAL_LOOKUPS`: a post's
-``public_metrics.like_count`` for its liking users, a user's for their liked posts). X's counts
-include likes the listings do not return (protected accounts, non-public posts), so the total is an
-upper estimate and is shown with a ``~``.
+``public_metrics.like_count`` for its liking users, a user's for their liked posts), at most what X
+lists per id (``Endpoint.listing_cap``: 100 liking users per post). X's counts include likes the
+listings do not return (protected accounts, non-public posts), so the total is an upper estimate
+and is shown with a ``~``. With a cost meter, a line also shows the estimated cost spent so far
+and the cost expected for the whole listing (:mod:`airflow_provider_xlikes.pricing`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS, POST_LOOKUP, USER_LOOKUP, Endpoint
+from airflow_provider_xlikes.pricing import CostMeter, format_usd
 from airflow_provider_xlikes.rate_limits import RateLimit
 
 __all__ = ["PROGRESS_LOG_SECONDS", "TOTAL_LOOKUPS", "ListingProgress", "TotalLookup", "format_duration"]
@@ -57,15 +60,18 @@ class ListingProgress:
     :data:`PROGRESS_LOG_SECONDS`), and its last page.
 
     ``expected``: the total to expect (``None``: unknown); ``page_size``: records per request;
-    ``window_seconds``: the length of the endpoint's rate-limit window; ``pages_before``: the pages
-    of the listing read before a resume (a deferral, a retry from a checkpoint), so that pages are
-    counted over the whole listing.
+    ``window_seconds``: the length of the endpoint's rate-limit window; ``meter``: the task's
+    resources and cost so far, ``expected_usd``: the cost expected for the whole listing;
+    ``pages_before``: the pages of the listing read before a resume (a deferral, a retry from a
+    checkpoint), so that pages are counted over the whole listing.
     """
 
     expected: int | None
     page_size: int
     window_seconds: float
     log_seconds: float | None = None
+    meter: CostMeter | None = None
+    expected_usd: float | None = None
     pages_before: int = 0
     _logged_at: float | None = field(default=None, init=False, repr=False)
     _pending: tuple[int, int, RateLimit | None] | None = field(default=None, init=False, repr=False)
@@ -92,8 +98,9 @@ class ListingProgress:
         return self.line(*pending)
 
     def line(self, page_number: int, records: int, rate_limit: RateLimit | None, now: float | None = None) -> str:
-        """``page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this window, about 1 h 29 min to go``
-        (``page_number``: of this run's pages; the line counts the whole listing's)."""
+        """``page 12: 1,200 of ~50,000 (2.4 %), 63/75 requests left in this window, about 1 h 29 min
+        to go, $6.010 spent of ~$250.010 expected (estimate)`` (``page_number``: of this run's
+        pages; the line counts the whole listing's)."""
         parts = [f"page {self.pages_before + page_number}: {records:,}"]
         if self.expected:
             parts[0] += f" of ~{self.expected:,} ({min(records / self.expected, 1.0):.1%})".replace("%", " %")
@@ -105,6 +112,11 @@ class ListingProgress:
         to_go = self.seconds_to_go(records, rate_limit, time.time() if now is None else now)
         if to_go is not None:
             parts.append(f"about {format_duration(to_go)} to go" if to_go >= 1 else "finishing in this window")
+        if self.meter is not None:
+            spent = f"{format_usd(self.meter.usd)} spent"
+            if self.expected_usd is not None:
+                spent += f" of ~{format_usd(max(self.expected_usd, self.meter.usd))} expected"
+            parts.append(spent + " (estimate)")
         return ", ".join(parts)
 
     def seconds_to_go(self, records: int, rate_limit: RateLimit | None, now: float) -> float | None:

@@ -1,7 +1,7 @@
 """What differs between the Airflow 3 releases the package supports (one place for it).
 
-Supported: Airflow 3.1 and later (``apache-airflow>=3.1`` in pyproject; the README's "Supported
-Airflow versions" says why 3.0 is not). CI runs the whole suite on the newest release and the demo,
+Supported: Airflow 3.1 and later (``apache-airflow>=3.1`` in pyproject; docs/airflow-releases.md
+says why 3.0 is not). CI runs the whole suite on the newest release and the demo,
 the hook, operator and compatibility tests on each older one (``scripts/test_older_airflow.sh``).
 
 - ``AirflowFailException`` is in ``airflow.sdk.exceptions`` from 3.2 on, in ``airflow.exceptions`` before.

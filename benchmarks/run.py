@@ -269,7 +269,7 @@ def figure_rate_limits(window: float, rounds: int) -> Figure:
         "≥ 99 % of the ceiling, 0 429s, margin after each reset < 1 s (the header's resolution)",
     )
     likers = (WINDOW_LIMIT * RATE_WINDOWS + 1) * 100
-    sandbox = start_sandbox(window_seconds=window, clean=True, post_likes=[str(likers)])
+    sandbox = start_sandbox(window_seconds=window, clean=True, post_likes=[str(likers)], liking_users_cap=None)
     runs: dict[str, list[dict[str, float]]] = {"hook": [], "tweepy": []}
     try:
         post_id = str(sandbox.admin.world()["featured_posts"][0]["id"])
@@ -401,7 +401,7 @@ def main() -> None:
             print(f"figure {number}: {time.perf_counter() - started:.0f} s", flush=True)
 
     config = SandboxConfig(post_likes=[str(records), str(records * 10)], rate_limits=False, http="httptools")
-    with start_sandbox(config.with_overrides(clean=True)) as sandbox:
+    with start_sandbox(config.with_overrides(clean=True, liking_users_cap=None)) as sandbox:
         posts = [str(p["id"]) for p in sandbox.admin.world()["featured_posts"]]
         token = str(sandbox.credentials["bearer_token"])
         pages = fetch_pages(sandbox.url, posts[0], token) if only & {"0", "1", "2"} else {}

@@ -26,7 +26,10 @@ def main() -> None:
     args = parser.parse_args()
 
     # clean: exact pages of 100, as in the ratio's definition (the quirks cost nothing on this path)
-    config = SandboxConfig(post_likes=[str(args.records)], rate_limits=False, http=args.http).with_overrides(clean=True)
+    config = SandboxConfig(post_likes=[str(args.records)], rate_limits=False, http=args.http).with_overrides(
+        clean=True,
+        liking_users_cap=None,  # long listings: X itself lists 100 likers per post
+    )
     with start_sandbox(config) as sandbox:
         post_id = sandbox.admin.world()["featured_posts"][0]["id"]
         token = sandbox.credentials["bearer_token"]

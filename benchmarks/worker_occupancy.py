@@ -41,7 +41,9 @@ def main() -> None:
     args = parser.parse_args()
     likers = (75 * (args.windows - 1) + 40) * 100  # the last window only partly used
     output = Path(tempfile.mkdtemp(prefix="xlikes-occupancy-")) / "likers"
-    sandbox = start_sandbox(window_seconds=args.window, clean=True, post_likes=[f"{POST}:{likers}"])
+    sandbox = start_sandbox(
+        window_seconds=args.window, clean=True, post_likes=[f"{POST}:{likers}"], liking_users_cap=None
+    )
     try:
         with AirflowCluster(parallelism=2, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}) as cluster:
             source = DAG.format(dag_id=DAG_ID, post=POST, output=output.as_uri())

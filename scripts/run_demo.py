@@ -33,7 +33,8 @@ def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
     posts = "1354143047324299264:333,1460323737035677698:2500,1519781379172495360:7"
-    with start_sandbox(post_likes=posts.split(","), me_likes=420) as sandbox:
+    # the demo pages long liker listings, which X has capped at 100 per post since 2026: lifted here
+    with start_sandbox(post_likes=posts.split(","), me_likes=420, liking_users_cap=None) as sandbox:
         print(f"X API sandbox at {sandbox.url}")
         env["AIRFLOW_CONN_X_DEFAULT"] = sandbox.conn_json("oauth2_user")
         run = subprocess.run([sys.executable, str(ROOT / "example_dags" / "xlikes_demo.py")], env=env, check=False)

@@ -235,6 +235,9 @@ class OAuth2UserAuth(XAuth):
         self._access_token = access_token
         self._expires_at: float | None = None
         self._loaded = False
+        #: called under the store's lock before a refresh token is sent (the hook checks there that
+        #: no other store keeps this authorization's chain)
+        self.before_refresh: Callable[[], None] | None = None
 
     @property
     def budget_identity(self) -> str | None:
@@ -293,7 +296,7 @@ class OAuth2UserAuth(XAuth):
                 title="access token expired or refused and no refresh_token is configured",
                 hint="add refresh_token (and client_id) to the connection extra",
             )
-        with self._store.lock(self.store_key):
+        with self._store.lock(self.store_key) as held:
             stored = self._load_own()  # re-read under the lock: another process may have refreshed
             if (
                 stored is not None
@@ -304,6 +307,11 @@ class OAuth2UserAuth(XAuth):
                 self._adopt(stored)
                 return
             refresh_token = stored.refresh_token if stored is not None else self._seed_refresh_token
+            if self.before_refresh is not None:
+                self.before_refresh()
+            confirm = getattr(held, "confirm", None)
+            if confirm is not None:
+                confirm()  # never sent without the lock: a store that lost it (or went away) raises
             data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
             basic = None
             if self._client_secret:

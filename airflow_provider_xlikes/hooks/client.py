@@ -20,7 +20,7 @@ import pendulum
 import requests
 import tenacity
 
-from airflow_provider_xlikes.endpoints import Endpoint
+from airflow_provider_xlikes.endpoints import BY_LABEL, Endpoint
 from airflow_provider_xlikes.exceptions import (
     FORBIDDEN_REASONS,
     XApiError,
@@ -33,6 +33,7 @@ from airflow_provider_xlikes.exceptions import (
     XRateLimitError,
     XRateLimitWait,
     XServerError,
+    XUsageCappedError,
 )
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.rate_limits import (
@@ -52,6 +53,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("airflow_provider_xlikes.api")
 
 DEFAULT_BASE_URL = "https://api.x.com"
+#: how to see the billing cycle's Post consumption (in a usage-capped error)
+USAGE_CHECK = (
+    "check it with XHook.get_usage() (GET /2/usage/tweets, bearer connection) or in the Developer Console; "
+    "reads work again in the next billing cycle or after raising the cap"
+)
 USER_CONTEXT_AUTH_TYPES = ("oauth2_user", "oauth1_user")
 #: key suffix of the 24-hour window in ``XApiClient.limits``
 DAILY_SUFFIX = " (24h)"
@@ -101,6 +107,15 @@ def error_from_response(response: requests.Response, *, endpoint: str, auth_type
         "errors": errors,
     }
     reason = str(problem_type or "").rstrip("/").rsplit("/", 1)[-1]
+    if reason == "usage-capped":  # X sends it as a 429 (or 403): a spent cycle, not a window
+        period = body.get("period")
+        return XUsageCappedError(
+            status,
+            period=str(period) if period else None,
+            hint=f"the billing cycle's Post cap is spent ({period or 'Monthly'}): waiting or retrying does "
+            f"not help; {USAGE_CHECK}",
+            **kwargs,
+        )
     if status == 400:
         error = XBadRequestError(status, **kwargs)
         hint = _field_naming_hint(error.parameters)
@@ -118,11 +133,20 @@ def error_from_response(response: requests.Response, *, endpoint: str, auth_type
                 hint = "this endpoint refuses app-only bearer auth; use auth_type 'oauth2_user' or 'oauth1_user'"
             else:
                 hint = f"auth_type {auth_type!r} is refused here; try {' or '.join(repr(t) for t in working)}"
+        entry = BY_LABEL.get(endpoint)
+        enterprise_only = reason == "client-forbidden" and entry is not None and entry.enterprise_only
+        if enterprise_only:
+            hint = (
+                "like and unlike need an Enterprise app: X removed them from all self-serve tiers on "
+                "2026-04-20; a self-serve app cannot like or unlike through the API"
+            )
         elif reason == "client-forbidden":
             hint = "the app's access level does not include this endpoint"
-        elif reason == "usage-capped":
-            hint = "the app's monthly usage cap is spent"
-        return XForbiddenError(status, reason=reason, working_auth_types=working, hint=hint, **kwargs)
+        elif reason == "unsupported-authentication" and entry is not None and not entry.user_context:
+            working, hint = ("bearer",), "this endpoint takes an app-only bearer token only; use auth_type 'bearer'"
+        return XForbiddenError(
+            status, reason=reason, working_auth_types=working, enterprise_only=enterprise_only, hint=hint, **kwargs
+        )
     if status == 404:
         return XNotFoundError(status, **kwargs)
     if status == 429:

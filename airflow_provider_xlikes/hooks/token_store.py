@@ -11,6 +11,11 @@ in the connection), never by the connection id:
   Variable between machines.
 - :class:`FileTokenStore` (``rotation_store: "/absolute/dir"``): a Fernet-encrypted file per
   authorization, serialized by ``flock`` (one machine or a shared POSIX file system).
+- :class:`~airflow_provider_xlikes.hooks.postgres_store.PostgresTokenStore`
+  (``state_store_conn_id``: a postgres connection): a row per authorization, refreshes serialized by
+  a PostgreSQL advisory lock: the one store that holds across hosts.
+
+Which store a connection uses is decided in :mod:`airflow_provider_xlikes.state`.
 
 Any object with the :class:`TokenStore` methods can be given to ``XHook(token_store=...)``.
 """
@@ -37,7 +42,9 @@ from airflow_provider_xlikes.exceptions import XConfigError, XValidationError
 
 __all__ = [
     "FileTokenStore",
+    "HeldLock",
     "OAuth2Tokens",
+    "RefreshLock",
     "TokenStore",
     "VariableTokenStore",
     "file_lock",
@@ -85,12 +92,30 @@ class OAuth2Tokens:
         return f"<OAuth2Tokens expires_at={self.expires_at}>"
 
 
+class RefreshLock(Protocol):
+    """What a store's ``lock`` yields: ``confirm()`` raises unless the lock is still held (called
+    right before a refresh token is sent)."""
+
+    def confirm(self) -> None: ...
+
+
+class HeldLock:
+    """A lock that cannot be lost while its context is open (``flock``, a thread lock)."""
+
+    def confirm(self) -> None:
+        return None
+
+
 class TokenStore(Protocol):
     """Durable storage of rotated OAuth 2.0 tokens, shared by every process using a connection.
 
-    ``lock`` serializes refreshes of one key across processes; ``load`` must read the durable copy
-    (not a cache) because it is called under the lock to see what another process refreshed.
+    ``lock`` serializes refreshes of one key across processes (a context manager; what it yields may
+    have ``confirm()``, see :class:`RefreshLock`); ``load`` must read the durable copy (not a cache)
+    because it is called under the lock to see what another process refreshed. ``location`` says
+    where the tokens are, in words (error messages name it).
     """
+
+    location: str
 
     def load(self, key: str) -> OAuth2Tokens | None: ...
 
@@ -132,7 +157,7 @@ def file_lock(path: Path, timeout: float = 300.0) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _fernet(key: str | None) -> MultiFernet:
+def _fernet(key: str | None, store: str = "FileTokenStore") -> MultiFernet:
     if not key:
         key = os.environ.get(KEY_ENV)
     if not key:
@@ -141,7 +166,7 @@ def _fernet(key: str | None) -> MultiFernet:
         key = str(airflow_conf().get("core", "fernet_key", fallback="") or "") or None
     if not key:
         raise XConfigError(
-            f"FileTokenStore needs an encryption key: set the {KEY_ENV} environment variable or Airflow's "
+            f"{store} needs an encryption key: set the {KEY_ENV} environment variable or Airflow's "
             "[core] fernet_key (a Fernet key, see cryptography.fernet.Fernet.generate_key())"
         )
     try:
@@ -165,6 +190,7 @@ class FileTokenStore:
         if not os.access(self.directory, os.W_OK | os.X_OK):
             raise XValidationError("rotation_store", str(directory), f"{allowed} (not writable)")
         self._fernet = _fernet(key)
+        self.location = f"the directory {str(self.directory)!r} (rotation_store)"
 
     def __repr__(self) -> str:
         return f"<FileTokenStore directory={str(self.directory)!r}>"
@@ -203,9 +229,9 @@ class FileTokenStore:
             os.close(dir_fd)
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
+    def lock(self, key: str) -> Iterator[HeldLock]:
         with file_lock(self.directory / f"{_safe_name(key)}.lock"):
-            yield
+            yield HeldLock()
 
 
 def in_task() -> bool:
@@ -254,8 +280,16 @@ class VariableTokenStore:
     Inside a task it goes through the Task SDK; elsewhere (API server, CLI, scripts) through the
     metadata database. Refreshes are serialized by a ``flock`` per machine and, across machines,
     by a lease in the Variable ``{prefix}{key}__lease``: a process writes its id with an expiry,
-    waits ``settle`` seconds and holds the lease only if its id is still there.
+    waits ``settle`` seconds and holds the lease only if its id is still there (and again right
+    before it sends the refresh token).
+
+    **Safe on one host only.** Variables have no compare-and-set: when a Variable write takes longer
+    than ``settle`` to land (a loaded api-server, a slow database), two hosts can both hold the lease
+    and send the same refresh token, and X (as OAuth 2.1 recommends) may then revoke the user's
+    whole token family. On several hosts set ``state_store_conn_id`` (PostgreSQL) instead.
     """
+
+    location = "Airflow Variables (the default)"
 
     def __init__(self, prefix: str = "xlikes_oauth2_token__", lease_ttl: float = 120.0, settle: float = 0.3) -> None:
         self.prefix = prefix
@@ -285,7 +319,7 @@ class VariableTokenStore:
         self._set(self.prefix + key, tokens.to_json())
 
     @contextlib.contextmanager
-    def lock(self, key: str, timeout: float = 300.0) -> Iterator[None]:
+    def lock(self, key: str, timeout: float = 300.0) -> Iterator[RefreshLock]:
         lease_name = f"{self.prefix}{key}__lease"
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
@@ -302,7 +336,7 @@ class VariableTokenStore:
                 if self._read_lease(lease_name).get("owner") == owner:
                     break
             try:
-                yield
+                yield _VariableLease(self, lease_name, owner)
             finally:
                 if self._read_lease(lease_name).get("owner") == owner:
                     self._set(lease_name, json.dumps({"owner": None, "until": 0}))
@@ -314,3 +348,19 @@ class VariableTokenStore:
         except ValueError:
             return {}
         return value if isinstance(value, dict) else {}
+
+
+class _VariableLease:
+    """The Variable lease as held: ``confirm`` reads it again (it narrows the race between hosts,
+    it cannot close it: see :class:`VariableTokenStore`)."""
+
+    def __init__(self, store: VariableTokenStore, name: str, owner: str) -> None:
+        self._store, self._name, self._owner = store, name, owner
+
+    def confirm(self) -> None:
+        from airflow_provider_xlikes.exceptions import XStateStoreError
+
+        if self._store._read_lease(self._name).get("owner") != self._owner:
+            raise XStateStoreError(
+                f"the token refresh lease {self._name} was taken by another process: refresh not sent"
+            )

@@ -11,7 +11,18 @@ from typing import Any
 import requests
 from airflow.sdk import BaseHook
 
-from airflow_provider_xlikes.endpoints import LIKE, LIKED_TWEETS, LIKING_USERS, UNLIKE, USERS_ME, Endpoint
+from airflow_provider_xlikes import state
+from airflow_provider_xlikes.endpoints import (
+    LIKE,
+    LIKED_TWEETS,
+    LIKING_USERS,
+    UNLIKE,
+    USAGE_DAYS,
+    USAGE_FIELDS,
+    USAGE_TWEETS,
+    USERS_ME,
+    Endpoint,
+)
 from airflow_provider_xlikes.exceptions import (
     XBadRequestError,
     XConfigError,
@@ -19,6 +30,7 @@ from airflow_provider_xlikes.exceptions import (
     XMalformedResponseError,
     XNotFoundError,
     XRateLimitWait,
+    XUsageCappedError,
     XValidationError,
 )
 from airflow_provider_xlikes.get_provider_info import CONN_FIELDS, DEFAULT_CONN_ID
@@ -29,16 +41,11 @@ from airflow_provider_xlikes.hooks._auth import (
     StaticBearerAuth,
     TokenEndpoint,
 )
-from airflow_provider_xlikes.hooks.budget import (
-    BudgetStore,
-    InMemoryBudgetStore,
-    SharedBudget,
-    VariableBudgetStore,
-    budget_fingerprint,
-)
+from airflow_provider_xlikes.hooks.budget import BudgetStore, SharedBudget, budget_fingerprint
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
-from airflow_provider_xlikes.hooks.token_store import FileTokenStore, TokenStore, VariableTokenStore, in_task
+from airflow_provider_xlikes.hooks.token_store import TokenStore
 from airflow_provider_xlikes.pages import Page
+from airflow_provider_xlikes.pricing import DEFAULT_PRICES, PRICES_EXTRA, CostMeter, PriceTable, prices_from_extra
 from airflow_provider_xlikes.progress import TOTAL_LOOKUPS
 from airflow_provider_xlikes.rate_limits import RateLimitPolicy, Waiter, sleep_waiter
 from airflow_provider_xlikes.validation import (
@@ -74,6 +81,8 @@ class XConnectionSettings:
     read_timeout: float
     max_retries: int
     rotation_store: str
+    state_store_conn_id: str | None = None
+    prices: PriceTable = DEFAULT_PRICES
 
     def __repr__(self) -> str:
         return (
@@ -146,6 +155,8 @@ def settings_from_connection(conn: Any, conn_id: str) -> XConnectionSettings:
         read_timeout=_number(extra, "read_timeout", 30.0),
         max_retries=_number(extra, "max_retries", 5, integer=True),
         rotation_store=store,
+        state_store_conn_id=state.validate_state_store(extra.get("state_store_conn_id"), store),
+        prices=prices_from_extra(extra.get(PRICES_EXTRA)),
     )
 
 
@@ -164,8 +175,11 @@ class XHook(BaseHook):
         ``rotation_store`` extra, an Airflow Variable unless set to a directory).
     :param retry: attempts and backoff on transient failures (default from the connection).
     :param rate_limit_policy: consecutive 429s and backoff bounds.
-    :param budget_store: where the token's rate-limit windows are shared (default: Airflow Variables
-        inside a task, so every task on the token shares one budget; this hook's memory elsewhere).
+    :param budget_store: where the token's rate-limit windows are shared (default: the connection's
+        ``state_store_conn_id`` database; else Airflow Variables inside a task, so every task on the
+        token shares one budget, and this hook's memory elsewhere).
+
+    Where each kind of state lives is decided in :mod:`airflow_provider_xlikes.state`.
     """
 
     conn_name_attr = "x_conn_id"
@@ -260,7 +274,7 @@ class XHook(BaseHook):
         """Where the token's rate-limit windows are shared (keyed by a fingerprint, never the token)."""
         if self._budget_store is not None:
             return self._budget_store
-        return VariableBudgetStore() if in_task() else InMemoryBudgetStore()
+        return state.budget_store(self.settings)
 
     def _build_auth(self, settings: XConnectionSettings, endpoint: TokenEndpoint) -> XAuth:
         from airflow.sdk.log import mask_secret
@@ -285,15 +299,21 @@ class XHook(BaseHook):
                     f"connection {self.x_conn_id!r} (auth_type 'oauth2_user') needs extra 'refresh_token' "
                     "(or at least 'access_token')"
                 )
-            return OAuth2UserAuth(
+            store = self.token_store
+            auth = OAuth2UserAuth(
                 client_id=client_id,
                 client_secret=extra.get("client_secret") or None,
                 refresh_token=refresh_token or None,
                 access_token=access_token or None,
-                store=self.token_store,
+                store=store,
                 endpoint=endpoint,
                 on_secret=mask_secret,
             )
+            if auth.store_key is not None:
+                # one chain per authorization, wherever it is configured: checked before any refresh
+                fingerprint = budget_fingerprint(settings.base_url, auth.store_key)
+                auth.before_refresh = lambda: state.claim_authorization(fingerprint, store, self.x_conn_id)
+            return auth
         consumer_key, consumer_secret, access_token, access_token_secret = settings.require(
             "consumer_key", "consumer_secret", "access_token", "access_token_secret"
         )
@@ -304,8 +324,34 @@ class XHook(BaseHook):
         """Where rotated OAuth 2.0 tokens are kept (keyed by the authorization, not the connection id)."""
         if self._token_store is not None:
             return self._token_store
-        where = self.settings.rotation_store
-        return VariableTokenStore() if where == "variable" else FileTokenStore(where)
+        return state.token_store(self.settings)
+
+    @cached_property
+    def costs(self) -> CostMeter:
+        """The resources this hook's successful responses returned, and their estimated cost under
+        the connection's prices (:mod:`airflow_provider_xlikes.pricing`)."""
+        return CostMeter(self.settings.prices)
+
+    def owner_id(self, *, resolve: bool = False) -> str | None:
+        """The authenticated user's id where it is known without a request (an OAuth 1.0a access
+        token starts with it; a ``/2/users/me`` this hook already made), else with ``resolve``
+        one ``/2/users/me`` for user-context auth; ``None`` for app-only bearer tokens."""
+        known = self.__dict__.get("authenticated_user_id")
+        if known is not None:
+            return str(known)
+        settings = self.settings
+        if settings.auth_type == "oauth1_user":
+            prefix = str(settings.extra.get("access_token") or "").split("-", 1)[0]
+            if prefix.isdigit() and len(prefix) <= 19:
+                return prefix
+        if resolve and settings.auth_type in ("oauth1_user", "oauth2_user"):
+            return self.authenticated_user_id
+        return None
+
+    def is_owned(self, endpoint: Endpoint, source_id: str) -> bool:
+        """Whether reading ``endpoint`` for ``source_id`` is an owned read (billed at the owned
+        price): the path's id is a user id, the authenticated user's (see :meth:`owner_id`)."""
+        return endpoint.id_argument == "user_id" and source_id == self.owner_id()
 
     def get_conn(self) -> requests.Session:
         """The hook's one ``requests.Session`` (auth is added per request, never stored in headers)."""
@@ -356,7 +402,7 @@ class XHook(BaseHook):
         source = validate_id(endpoint.id_argument, source_id)
         query = self.build_query(endpoint, max_results=max_results, **lists)
         on_page = self._warn_if_private(source) if endpoint is LIKED_TWEETS else None
-        return self.client.paginate(
+        pages = self.client.paginate(
             endpoint,
             endpoint.url_path(source),
             params=query,
@@ -365,6 +411,14 @@ class XHook(BaseHook):
             pagination_token=pagination_token,
             on_page=on_page,
         )
+        return self._metered(endpoint, pages, owned=self.is_owned(endpoint, source))
+
+    def _metered(self, endpoint: Endpoint, pages: Iterator[Page], *, owned: bool) -> Iterator[Page]:
+        """``pages``, each counted in :attr:`costs` as it arrives (a page cut to ``max_records``
+        is counted whole: X bills what it returned)."""
+        for page in pages:
+            self.costs.add(endpoint, int(page.meta.get("result_count") or len(page.data)), page.includes, owned=owned)
+            yield page
 
     def _warn_if_private(self, user_id: str) -> Callable[[Page], None]:
         def warn(page: Page) -> None:
@@ -448,12 +502,20 @@ class XHook(BaseHook):
 
     # ------------------------------------------------------------------ counts
     def expected_total(self, endpoint: Endpoint, source_id: str | int, *, strict: bool = False) -> int | None:
-        """The number of records a listing should give, from one count lookup (the post's or the
-        user's ``public_metrics.like_count``, :data:`~airflow_provider_xlikes.progress.TOTAL_LOOKUPS`).
+        """The number of records a listing should give: its count (:meth:`like_count`), at most
+        what X lists per id (``endpoint.listing_cap``: 100 liking accounts per post).
 
-        An upper estimate: likes by protected accounts are counted but not listed. ``None``, with a
-        log line, when the lookup is refused (scope, auth type, unknown id) or would have to wait;
-        ``strict``: an unknown id (``XNotFoundError``) and a wait (``XRateLimitWait``) are raised.
+        An upper estimate: likes by protected accounts are counted but not listed."""
+        count = self.like_count(endpoint, source_id, strict=strict)
+        return None if count is None else endpoint.listable(count)
+
+    def like_count(self, endpoint: Endpoint, source_id: str | int, *, strict: bool = False) -> int | None:
+        """The count behind a listing, from one count lookup (the post's or the user's
+        ``public_metrics.like_count``, :data:`~airflow_provider_xlikes.progress.TOTAL_LOOKUPS`).
+
+        ``None``, with a log line, when the lookup is refused (scope, auth type, unknown id) or
+        would have to wait; ``strict``: an unknown id (``XNotFoundError``) and a wait
+        (``XRateLimitWait``) are raised. A spent monthly cap (``XUsageCappedError``) always is.
         """
         lookup = TOTAL_LOOKUPS.get(endpoint.name)
         if lookup is None:
@@ -464,12 +526,18 @@ class XHook(BaseHook):
         query = self.build_query(lookup.endpoint, **lists)
         try:
             response = self.client.request(lookup.endpoint, lookup.endpoint.url_path(source), params=query)
+        except XUsageCappedError:
+            raise
         except (XForbiddenError, XNotFoundError, XBadRequestError, XRateLimitWait) as exc:
             if strict and isinstance(exc, (XNotFoundError, XRateLimitWait)):
                 raise
             self.log.info("No expected total for %s %s: the count lookup was refused (%s)", endpoint.name, source, exc)
             return None
         data = response.payload.get("data")
+        owned = self.is_owned(lookup.endpoint, source)
+        self.costs.add(
+            lookup.endpoint, 1 if isinstance(data, dict) else 0, response.payload.get("includes"), owned=owned
+        )
         metrics = data.get("public_metrics") if isinstance(data, dict) else None
         count = metrics.get(lookup.metric) if isinstance(metrics, dict) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -483,7 +551,9 @@ class XHook(BaseHook):
     ) -> dict[str, Any]:
         """The authenticated user (``GET /2/users/me``); needs user-context auth."""
         query = self.build_query(USERS_ME, user_fields=user_fields, tweet_fields=tweet_fields, expansions=expansions)
-        return self.client.call(USERS_ME, USERS_ME.path, _data_object, params=query)
+        me = self.client.call(USERS_ME, USERS_ME.path, _data_object, params=query)
+        self.costs.add(USERS_ME, 1, owned=True)
+        return me
 
     @cached_property
     def authenticated_user_id(self) -> str:
@@ -498,13 +568,40 @@ class XHook(BaseHook):
         """
         tweet_id = validate_id("tweet_id", tweet_id)
         user = validate_id("user_id", user_id) if user_id is not None else self.authenticated_user_id
-        return self.client.call(LIKE, LIKE.url_path(user), _liked, json_body={"tweet_id": tweet_id})
+        liked = self.client.call(LIKE, LIKE.url_path(user), _liked, json_body={"tweet_id": tweet_id})
+        self.costs.add(LIKE, 0)
+        return liked
 
     def unlike(self, tweet_id: str | int, *, user_id: str | int | None = None) -> bool:
         """Remove the like of ``tweet_id``. Returns ``liked`` (False); unliking a not-liked post succeeds."""
         tweet_id = validate_id("tweet_id", tweet_id)
         user = validate_id("user_id", user_id) if user_id is not None else self.authenticated_user_id
-        return self.client.call(UNLIKE, UNLIKE.url_path(user, tweet_id), _liked)
+        liked = self.client.call(UNLIKE, UNLIKE.url_path(user, tweet_id), _liked)
+        self.costs.add(UNLIKE, 0)
+        return liked
+
+    # ------------------------------------------------------------------ the billing cycle
+    def get_usage(self, *, days: int = 7, daily: bool = False) -> dict[str, Any]:
+        """The billing cycle's Post consumption (``GET /2/usage/tweets``; an app-only bearer
+        connection, 50 requests per 15 minutes): ``{"project_usage": int, "project_cap": int |
+        None, "remaining": int | None, "cap_reset_day": int | None, ...}`` (X's counts, which are
+        strings in its body, as integers). ``days`` (1-90) and ``daily`` add the daily breakdown."""
+        lo, hi = USAGE_DAYS
+        if isinstance(days, bool) or not isinstance(days, int) or not lo <= days <= hi:
+            raise XValidationError("days", days, f"an integer from {lo} to {hi}")
+        if not isinstance(daily, bool):
+            raise XValidationError("daily", daily, "True or False")
+        query: dict[str, Any] = {"days": days}
+        if daily:
+            query["usage.fields"] = ",".join(USAGE_FIELDS)
+        data = self.client.call(USAGE_TWEETS, USAGE_TWEETS.path, _data_object, params=query)
+        usage = dict(data)
+        for key in ("project_usage", "project_cap"):
+            value = data.get(key)
+            usage[key] = int(value) if isinstance(value, (str, int)) and str(value).isdigit() else None
+        used, cap = usage["project_usage"], usage["project_cap"]
+        usage["remaining"] = max(cap - used, 0) if cap is not None and used is not None else None
+        return usage
 
     # ------------------------------------------------------------------ UI
     def test_connection(self) -> tuple[bool, str]:

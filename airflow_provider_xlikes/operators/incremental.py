@@ -2,7 +2,8 @@
 of one run, resumable across deferrals and crashes.
 
 The head (the newest ids of the last committed listing, :class:`~airflow_provider_xlikes.incremental.Head`)
-is kept per listing, ``(endpoint, id, authorization)``:
+is kept per listing, ``(endpoint, id, authorization)``, where
+:func:`airflow_provider_xlikes.state.listing_head_store` decides:
 
 * in the **asset state store** of the task's output asset (Airflow 3.3+, a static ``output_path``):
   every DAG writing that asset shares it, as they share the records;
@@ -19,15 +20,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_xlikes import state
 from airflow_provider_xlikes.endpoints import Endpoint
-from airflow_provider_xlikes.incremental import (
-    Head,
-    HeadStore,
-    IncrementalScan,
-    ScanResult,
-    VariableHeadStore,
-    head_key,
-)
+from airflow_provider_xlikes.incremental import Head, HeadStore, IncrementalScan, ScanResult
 from airflow_provider_xlikes.pages import Page
 
 __all__ = ["AssetHeadStore", "IncrementalListing"]
@@ -78,14 +73,10 @@ class IncrementalListing:
         max_pages: int | None = None,
     ) -> IncrementalListing:
         """The store (the asset's state store where there is one, else Variables) and the scan."""
-        listing = (endpoint.name, source_id, authorization)
-        stores = context.get("asset_state_store")
-        if asset is not None and stores is not None:
-            store: HeadStore = AssetHeadStore(stores[asset])
-            key = "xlikes_head__" + head_key(*listing)
-        else:
-            ti = context["ti"]
-            store, key = VariableHeadStore(), head_key(ti.dag_id, ti.task_id, *listing)
+        ti = context["ti"]
+        store, key = state.listing_head_store(
+            context, asset, ti.dag_id, ti.task_id, (endpoint.name, source_id, authorization)
+        )
         label = f"{endpoint.name} {endpoint.id_argument}={source_id}"
         if resume is not None:
             return cls(store, key, IncrementalScan.resume(resume, label=label))

@@ -25,6 +25,7 @@ Output of the listing operators:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
@@ -34,6 +35,7 @@ import msgspec
 import pendulum
 from airflow.sdk import Asset, BaseOperator, ObjectStoragePath
 
+from airflow_provider_xlikes import state
 from airflow_provider_xlikes.endpoints import (
     DAY_SECONDS,
     LIKE,
@@ -46,6 +48,7 @@ from airflow_provider_xlikes.endpoints import (
 )
 from airflow_provider_xlikes.exceptions import (
     OutputError,
+    XBudgetExhaustedError,
     XComTooLargeError,
     XLikeNotAppliedError,
     XRateLimitWait,
@@ -66,6 +69,7 @@ from airflow_provider_xlikes.output import (
     utcnow_iso,
 )
 from airflow_provider_xlikes.pages import IncludesIndex, Page, join_includes
+from airflow_provider_xlikes.pricing import format_usd
 from airflow_provider_xlikes.progress import ListingProgress
 from airflow_provider_xlikes.rate_limits import DeferringWaiter
 from airflow_provider_xlikes.validation import (
@@ -90,14 +94,16 @@ LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds 
 DEFAULT_DEFER_AFTER = 10.0
 #: the key of the output checkpoint in ``task_state_store`` (Airflow 3.3+)
 CHECKPOINT_KEY = "xlikes_output_checkpoint"
-#: the fallback checkpoint file in the staging folder (older Airflow releases)
-STAGED_CHECKPOINT = "_checkpoint.json"
 #: task instance states in which another try may still write to its staging folder
 ACTIVE_STATES = frozenset(
     {"running", "deferred", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "restarting"}
 )
 #: XCom key prefix of records collected before a deferral (XCom output)
 DEFERRED_XCOM_PREFIX = "deferred_page_batch_"
+#: what a listing does when its next page could cross ``max_cost_usd``
+ON_BUDGET_EXHAUSTED = ("fail", "commit")
+#: the XCom key of a listing's ``meta`` (XCom output): completeness, resources and cost
+META_XCOM_KEY = "meta"
 #: XCom backends that keep values in object storage: no size limit by default
 OBJECT_STORAGE_XCOM_BACKENDS = ("XComObjectStorageBackend",)
 
@@ -198,6 +204,27 @@ class IncludesCollector:
         return {kind: list(items.values()) for kind, items in self.objects.items()}
 
 
+def validate_budget(max_cost_usd: Any, on_budget_exhausted: Any) -> None:
+    """``max_cost_usd`` (``None`` or US dollars >= 0) and ``on_budget_exhausted`` (``fail``/``commit``)."""
+    if max_cost_usd is not None and (
+        isinstance(max_cost_usd, bool)
+        or not isinstance(max_cost_usd, (int, float))
+        or not math.isfinite(max_cost_usd)
+        or max_cost_usd < 0
+    ):
+        raise XValidationError("max_cost_usd", max_cost_usd, "None or a number of US dollars >= 0, e.g. 2.5")
+    if on_budget_exhausted not in ON_BUDGET_EXHAUSTED:
+        raise XValidationError("on_budget_exhausted", on_budget_exhausted, ON_BUDGET_EXHAUSTED)
+
+
+class _BudgetStop(Exception):
+    """The listing stops before a request that could cross ``max_cost_usd`` (``on_budget_exhausted="commit"``)."""
+
+    def __init__(self, partial: dict[str, Any]) -> None:
+        super().__init__(partial["detail"])
+        self.partial = partial
+
+
 # --------------------------------------------------------------------------- base classes
 class BaseXOperator(BaseOperator):
     """What every X operator shares: a templated ``x_conn_id``, the hook built from it, and deferral.
@@ -286,8 +313,16 @@ class BaseXListingOperator(BaseXOperator):
         new like is ever missed; when none of them is listed any more, every record is taken as new
         and the log says so).
     :param lookup_total: before paging, look up the total to expect (one request: the post's or the
-        user's ``like_count``) for the progress lines and the early XCom check; a refused lookup is
-        skipped with a log line.
+        user's ``like_count``, at most what X lists per id: 100 liking users per post) for the
+        progress lines, the expected cost and the early XCom check; a refused lookup is skipped
+        with a log line.
+    :param max_cost_usd: stop before the request whose page could cross this estimated cost (US
+        dollars, this task's requests, the count lookup included; the worst case of a page is
+        ``max_results`` records with their includes, see :mod:`airflow_provider_xlikes.pricing`);
+        ``None`` (default): no limit.
+    :param on_budget_exhausted: ``"fail"`` (default: the task fails, nothing is committed) or
+        ``"commit"`` (what was read is committed; the manifest, or the XCom key ``meta``, says it
+        is partial and why).
     """
 
     endpoint: ClassVar[Endpoint]
@@ -315,6 +350,8 @@ class BaseXListingOperator(BaseXOperator):
         lookup_total: bool = True,
         incremental: bool = False,
         incremental_max_pages: int | None = None,
+        max_cost_usd: float | None = None,
+        on_budget_exhausted: Literal["fail", "commit"] = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(outlets=outlets_with_output(kwargs.pop("outlets", None), output_path), **kwargs)
@@ -330,7 +367,10 @@ class BaseXListingOperator(BaseXOperator):
         self.lookup_total = lookup_total
         self.incremental = incremental
         self.incremental_max_pages = incremental_max_pages
+        self.max_cost_usd = max_cost_usd
+        self.on_budget_exhausted = on_budget_exhausted
         self._progress = ListingProgress(None, max_results, WINDOW_SECONDS)
+        self._owned = False
         self._validate(rendered=False)
 
     # ---- the subclass's arguments, through the endpoint table
@@ -371,6 +411,7 @@ class BaseXListingOperator(BaseXOperator):
             validate_positive("xcom_max_bytes", self.xcom_max_bytes)
         if rendered or is_concrete(self.output_path):
             check_output_path(self.output_path)
+        validate_budget(self.max_cost_usd, self.on_budget_exhausted)
 
     @property
     def xcom_limit(self) -> int | None:
@@ -401,10 +442,16 @@ class BaseXListingOperator(BaseXOperator):
         if resume is None and location is not None:
             resume = self._load_checkpoint(context)
         scan = self._open_scan(context, source_id, location, resume) if self.incremental else None
+        meter = self.hook.costs = self.hook.costs.restored(resume.get("cost") if resume else None)
+        if self.max_cost_usd is not None and self.endpoint.id_argument == "user_id":
+            self.hook.owner_id(resolve=True)  # an owned read costs a fifth: know it before budgeting
+        self._owned = self.hook.is_owned(self.endpoint, source_id)
         # a later incremental run expects the few new likes, not the whole listing: no total to look up
         backfill = scan is None or scan.scan.head is None
         expected = self._expected_total(source_id, resume) if backfill else None
-        self._progress = ListingProgress(expected, self.max_results, WINDOW_SECONDS)
+        self._progress = ListingProgress(
+            expected, self.max_results, WINDOW_SECONDS, meter=meter, expected_usd=self._expected_usd(resume, expected)
+        )
         if location is None:
             return self._collect_to_xcom(context, source_id, resume, scan)
         return self._collect_to_storage(context, source_id, location, resume, scan)
@@ -441,18 +488,126 @@ class BaseXListingOperator(BaseXOperator):
             return expected if isinstance(expected, int) and not isinstance(expected, bool) else None
         if not self.lookup_total:
             return None
-        expected = self.hook.expected_total(self.endpoint, source_id)
-        if expected is not None:
-            if self.max_records is not None:
-                expected = min(expected, self.max_records)
-            self.log.info(
-                "%s %s=%s: expecting ~%s records (like_count; likes by protected accounts are not listed)",
-                self.endpoint.name,
-                self.endpoint.id_argument,
-                source_id,
-                f"{expected:,}",
-            )
+        count = self.hook.like_count(self.endpoint, source_id)
+        if count is None:
+            return None
+        expected = self.endpoint.listable(count)
+        if self.max_records is not None:
+            expected = min(expected, self.max_records)
+        capped = (
+            f"; X lists at most {self.endpoint.listing_cap:,} per id, for all time"
+            if self.endpoint.listing_cap is not None and count > self.endpoint.listing_cap
+            else ""
+        )
+        self.log.info(
+            "%s %s=%s: like_count %s, expecting ~%s records (likes by protected accounts are not listed%s)",
+            self.endpoint.name,
+            self.endpoint.id_argument,
+            source_id,
+            f"{count:,}",
+            f"{expected:,}",
+            capped,
+        )
         return expected
+
+    def _expected_usd(self, resume: Mapping[str, Any] | None, expected: int | None) -> float | None:
+        """The estimated cost of the whole listing: what was spent (the count lookup) and the
+        expected records at their price (includes come on top, as they arrive)."""
+        if resume is not None and "expected_usd" in resume:
+            value = resume["expected_usd"]
+            return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if expected is None:
+            return None
+        meter = self.hook.costs
+        usd = meter.usd + meter.prices.cost(self.endpoint, expected, owned=self._owned)
+        self.log.info(
+            "%s: expected cost ~%s for ~%s records%s (estimate: %s; includes on top as they arrive)%s",
+            self.endpoint.name,
+            format_usd(usd),
+            f"{expected:,}",
+            " (owned reads)" if self._owned else "",
+            meter.prices.source,
+            f"; max_cost_usd={self.max_cost_usd}" if self.max_cost_usd is not None else "",
+        )
+        return usd
+
+    def _cost_state(self) -> dict[str, Any]:
+        """What a resumed try needs to go on counting the cost."""
+        return {"cost": self.hook.costs.to_json(), "expected_usd": self._progress.expected_usd}
+
+    def cost_summary(self) -> dict[str, Any]:
+        """Resources returned by kind and the estimated cost, with its assumptions (manifest, ``meta``)."""
+        return self.hook.costs.summary(
+            expected_cost_usd=None if self._progress.expected_usd is None else round(self._progress.expected_usd, 6),
+            max_cost_usd=self.max_cost_usd,
+            owned_reads=self._owned,
+        )
+
+    def _next_page_bound(self, collected: int) -> tuple[int, float]:
+        """(records, USD) of the costliest next page: ``max_results`` records (fewer where
+        ``max_records`` or X's per-id cap leaves fewer), each with its includes at their bound."""
+        size = self.max_results
+        if self.max_records is not None:
+            assert self.endpoint.page_size is not None
+            size = max(min(size, self.max_records - collected), self.endpoint.page_size[0])
+        if self.endpoint.listing_cap is not None:
+            size = min(size, max(self.endpoint.listing_cap - collected, 0))
+        meter = self.hook.costs
+        expansions = validate_names(self.endpoint, "expansions", self.lists.get("expansions"))
+        bounds = meter.include_bounds(expansions)
+        return size, meter.prices.page_bound(self.endpoint, size, bounds, owned=self._owned)
+
+    def _within_budget(
+        self, pages: Iterable[Page], source_id: str, collected: int, token: str | None
+    ) -> Iterator[Page]:
+        """``pages`` (from the cursor ``token``), stopped before the request whose page could cross
+        ``max_cost_usd``."""
+        limit = self.max_cost_usd
+        if limit is None:
+            yield from pages
+            return
+        iterator = iter(pages)
+        while True:
+            size, bound = self._next_page_bound(collected)
+            spent = self.hook.costs.usd
+            if size > 0 and spent + bound > limit:
+                self._budget_exhausted(source_id, collected, spent, size, bound, token)
+            page = next(iterator, None)
+            if page is None:
+                return
+            collected += len(page.data)
+            token = page.next_token
+            yield page
+            if page.next_token is None or (self.max_records is not None and collected >= self.max_records):
+                yield from iterator  # no request follows (the listing ends)
+                return
+
+    def _budget_exhausted(
+        self, source_id: str, collected: int, spent: float, size: int, bound: float, token: str | None
+    ) -> NoReturn:
+        detail = (
+            f"{self.endpoint.name} {self.endpoint.id_argument}={source_id}: stopped before the next request, "
+            f"whose page could cross max_cost_usd={self.max_cost_usd} (spent ~{format_usd(spent)} on this task's "
+            f"requests; the next page may cost up to {format_usd(bound)}: {size} records with their includes); "
+            f"{collected:,} records read"
+        )
+        if self.on_budget_exhausted == "fail":
+            raise XBudgetExhaustedError(
+                detail + "; nothing was committed: raise max_cost_usd, or set on_budget_exhausted='commit' to keep "
+                "what was read"
+            )
+        self.log.warning("%s; committing what was read (on_budget_exhausted='commit')", detail)
+        raise _BudgetStop(
+            {
+                "reason": "max_cost_usd",
+                "detail": detail,
+                "max_cost_usd": self.max_cost_usd,
+                "spent_usd": round(spent, 6),
+                "next_page_bound_usd": round(bound, 6),
+                "records": collected,
+                "next_token": token,
+            }
+        )
 
     def parameters(self, source_id: str) -> dict[str, Any]:
         """The request parameters, as recorded in the manifest (JSON)."""
@@ -472,7 +627,7 @@ class BaseXListingOperator(BaseXOperator):
         remaining = None if self.max_records is None else self.max_records - collected
         if remaining is not None and remaining <= 0:
             return iter(())
-        return self.hook.iter_listing(
+        pages = self.hook.iter_listing(
             self.endpoint,
             source_id,
             max_results=self.max_results,
@@ -480,6 +635,7 @@ class BaseXListingOperator(BaseXOperator):
             pagination_token=pagination_token,
             **self.request_lists,
         )
+        return self._within_budget(pages, source_id, collected, pagination_token)
 
     @property
     def request_lists(self) -> dict[str, Any]:
@@ -545,6 +701,7 @@ class BaseXListingOperator(BaseXOperator):
         includes = IncludesCollector()
         size = int(state["size"])
         limit = self.xcom_limit
+        partial: dict[str, Any] | None = None
         try:
             pages = self._pages(source_id, collected=state["records"], pagination_token=state["next_token"])
             for page in pages if scan is None else scan.pages(pages):
@@ -557,6 +714,8 @@ class BaseXListingOperator(BaseXOperator):
                 pages_read += 1
                 self._log_page(source_id, page, collected)
                 self._check_xcom_room(source_id, page, collected, size, limit)
+        except _BudgetStop as stop:
+            partial = stop.partial
         except XRateLimitWait as wait:
             self._log_last_page(source_id)
             # what was collected waits in XCom (never in the trigger); the cursor goes with the trigger
@@ -574,6 +733,7 @@ class BaseXListingOperator(BaseXOperator):
                     "pages": pages_read,
                     "next_token": wait.pagination_token if scan is None else scan.restart_token(wait.pagination_token),
                     "expected": self._progress.expected,
+                    **self._cost_state(),
                     **({} if scan is None else {"incremental": scan.state()}),
                 },
             )
@@ -585,11 +745,28 @@ class BaseXListingOperator(BaseXOperator):
         if includes.objects:
             context["ti"].xcom_push(key="includes", value=includes.as_dict())
         self.log.info(
-            "%s %s=%s: %d records to XCom", self.endpoint.name, self.endpoint.id_argument, source_id, len(records)
+            "%s %s=%s: %d records to XCom%s",
+            self.endpoint.name,
+            self.endpoint.id_argument,
+            source_id,
+            len(records),
+            " (partial: max_cost_usd)" if partial else "",
+        )
+        context["ti"].xcom_push(
+            key=META_XCOM_KEY,
+            value={
+                "complete": partial is None,
+                "partial": partial,
+                "record_count": len(records),
+                **self.cost_summary(),
+            },
         )
         if scan is not None:
             context["ti"].xcom_push(key="incremental", value=scan.summary())
-            self._commit_scan(scan)
+            if partial is None:
+                self._commit_scan(scan)
+            else:
+                self.log.warning("Incremental %s: the head stays where it was (partial run)", self.endpoint.name)
         return records
 
     def _check_xcom_room(self, source_id: str, page: Page, collected: int, size: int, limit: int | None) -> None:
@@ -661,6 +838,7 @@ class BaseXListingOperator(BaseXOperator):
             complete = bool(state and state.get("complete"))
             total = writer.record_count
             self._progress.pages_before = writer.page_count
+            partial: dict[str, Any] | None = None
             try:
                 pages: Iterable[Page] = ()
                 if not complete:
@@ -682,6 +860,8 @@ class BaseXListingOperator(BaseXOperator):
                     complete = page.next_token is None or (scan is not None and scan.finished)
                     if closed is not None:
                         self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
+            except _BudgetStop as stop:
+                partial = stop.partial
             except XRateLimitWait as wait:
                 self._log_last_page(source_id)
                 writer.close_part()  # what the task holds is durable before the worker slot is given up
@@ -689,13 +869,17 @@ class BaseXListingOperator(BaseXOperator):
                 self._save_checkpoint(context, checkpoint)
                 self.defer_until_reset(wait, checkpoint)
             self._log_last_page(source_id)
-            complete = complete or (scan is not None and scan.finished)
+            complete = partial is None and (complete or (scan is not None and scan.finished))
             metadata = self._manifest_metadata(context, source_id, complete, writer)
+            metadata["partial"] = partial
+            metadata["cost"] = self.cost_summary()
             if scan is not None:
                 metadata["incremental"] = scan.summary()
             manifest = writer.commit(metadata)
-        if scan is not None:
+        if scan is not None and partial is None:
             self._commit_scan(scan)
+        elif scan is not None:
+            self.log.warning("Incremental %s: the head stays where it was (partial run)", self.endpoint.name)
         self._clear_checkpoint(context)
         self.log.info(
             "Committed %d records in %d file(s), %d pages, %d include objects, %d partial errors: %s",
@@ -712,7 +896,12 @@ class BaseXListingOperator(BaseXOperator):
     def _checkpoint(self, writer: OutputWriter, complete: bool, scan: IncrementalListing | None) -> dict[str, Any]:
         """What a resumed try needs: the durable parts and the cursor after them, the expected total,
         the incremental scan's state."""
-        checkpoint = {"writer": writer.checkpoint(), "complete": complete, "expected": self._progress.expected}
+        checkpoint = {
+            "writer": writer.checkpoint(),
+            "complete": complete,
+            "expected": self._progress.expected,
+            **self._cost_state(),
+        }
         if scan is not None:
             checkpoint["incremental"] = scan.state()
         return checkpoint
@@ -821,44 +1010,25 @@ class BaseXListingOperator(BaseXOperator):
                     }
 
     # ---- checkpoints: resume after a crash (the durable parts and the cursor after them)
-    def _load_checkpoint(self, context: Context) -> dict[str, Any] | None:
-        """The checkpoint a killed earlier try of this task instance left, if any.
+    def _checkpoint_state(self, context: Context) -> state.KeyValueState:
+        """Where the resume checkpoint lives (see :mod:`airflow_provider_xlikes.state`): the task
+        instance's ``task_state_store`` (3.3+), else ``_checkpoint.json`` in its staging folder."""
+        return state.task_instance_state(context, state.StagedCheckpoint(self._staging_of(context)))
 
-        Airflow 3.3+: the task instance's ``task_state_store`` (it survives retries, in the metadata
-        database). Older releases: ``_checkpoint.json`` in the task instance's staging folder.
-        """
-        store = context.get("task_state_store")
-        value = store.get(CHECKPOINT_KEY) if store is not None else read_staged_checkpoint(self._staging_of(context))
+    def _load_checkpoint(self, context: Context) -> dict[str, Any] | None:
+        """The checkpoint a killed earlier try of this task instance left, if any."""
+        value = self._checkpoint_state(context).get(CHECKPOINT_KEY)
         return value if isinstance(value, dict) and isinstance(value.get("writer"), dict) else None
 
     def _save_checkpoint(self, context: Context, checkpoint: dict[str, Any]) -> None:
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(CHECKPOINT_KEY, checkpoint)
-        else:
-            write_staged_checkpoint(self._staging_of(context), checkpoint)
+        self._checkpoint_state(context).set(CHECKPOINT_KEY, checkpoint)
 
     def _clear_checkpoint(self, context: Context) -> None:
-        store = context.get("task_state_store")
-        if store is not None:
-            store.delete(CHECKPOINT_KEY)
+        self._checkpoint_state(context).delete(CHECKPOINT_KEY)
 
     def _staging_of(self, context: Context) -> ObjectStoragePath:
         location = output_location(self.output_path, self.output_conn_id)
         return OutputWriter(location, RunKey.from_context(context)).staging_dir
-
-
-def read_staged_checkpoint(staging: ObjectStoragePath) -> Any:
-    """The fallback checkpoint (Airflow before 3.3), or ``None``."""
-    path = staging / STAGED_CHECKPOINT
-    try:
-        return msgspec.json.decode(path.read_bytes())
-    except (FileNotFoundError, msgspec.DecodeError):
-        return None
-
-
-def write_staged_checkpoint(staging: ObjectStoragePath, checkpoint: Mapping[str, Any]) -> None:
-    (staging / STAGED_CHECKPOINT).write_bytes(_encoder.encode(checkpoint))
 
 
 class XLikingUsersOperator(BaseXListingOperator):

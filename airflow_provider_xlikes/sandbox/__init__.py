@@ -24,16 +24,21 @@ From Python (tests)::
         sb.admin.request_counts()               # per endpoint and per token fingerprint
 
 It is as strict as X by default (paging quirks at seeded rates, app-only tokens without a user,
-scopes enforced, no 24-hour headers); ``clean=True`` / ``--clean`` gives exact pages, and every
-quirk is a switch (``config.Quirks``).
+scopes enforced, no 24-hour headers; ``liking_users`` ends after 100 accounts per post, for all
+time, as on X since 2026: ``liking_users_cap=None`` / ``--liking-users-cap none`` lifts it; a
+monthly Post cap, ``monthly_post_cap``, past which the Post endpoints answer 429 ``usage-capped``;
+``self_serve=True`` refuses like and unlike with X's Enterprise-only 403); ``clean=True`` /
+``--clean`` gives exact pages, and every quirk is a switch (``config.Quirks``).
 
 Endpoints served: those of ``airflow_provider_xlikes.endpoints`` (the likes listings and writes,
-``GET /2/users/me``, the count lookups ``GET /2/tweets/{id}`` and ``GET /2/users/{id}``), plus
+``GET /2/users/me``, the count lookups ``GET /2/tweets/{id}`` and ``GET /2/users/{id}``, the
+cycle's Post consumption ``GET /2/usage/tweets``, bearer only), plus
 ``POST /2/oauth2/token`` (refresh_token grant, rotating) and ``POST /oauth2/token``
 (client_credentials). The admin API lives under ``/_sandbox/`` (no auth; not counted; see
 ``admin.py``, and ``python -m airflow_provider_xlikes.sandbox admin --help`` for its command-line
 client): ``health``, ``world``, ``requests``, ``reset`` (POST), ``faults`` (GET/POST/DELETE),
-``quirks`` (GET/POST), ``clock`` (GET/POST ``{"advance": s}``), ``tokens``, ``rate_limits``,
+``quirks`` (GET/POST), ``usage`` (GET; POST ``{"post_reads": n}``), ``clock`` (GET/POST
+``{"advance": s}``), ``tokens``, ``rate_limits``,
 ``likers/{post_id}`` (GET, ``?head=N`` for the newest N of a long listing; POST/DELETE add or
 remove likers), ``liked/{user_id}``. Request
 counts are keyed per token by the non-secret

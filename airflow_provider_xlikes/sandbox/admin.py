@@ -6,6 +6,7 @@ the clock, quirks and faults; and it reports what the server saw and the ground 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -104,6 +105,22 @@ def build_admin_app(state: SandboxState) -> Starlette:
             "by_endpoint": {e: state.by_endpoint.get(e, 0) for e in ENDPOINTS},
             "by_token": {fp: dict(c) for fp, c in state.by_token.items()},
             "by_status": {str(k): v for k, v in sorted(state.by_status.items())},
+            "served": {e: {part: dict(kinds) for part, kinds in parts.items()} for e, parts in state.served.items()},
+        }
+
+    async def usage(request: Request) -> dict[str, Any]:
+        """The billing cycle's posts read (the monthly cap's count). POST ``{"post_reads": n}``
+        sets it (as read today), e.g. to the cap to see ``usage-capped``."""
+        if request.method == "POST":
+            count = (await _json(request)).get("post_reads")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise AdminError(400, {"error": 'give "post_reads" (an integer >= 0)'})
+            state.post_reads.clear()
+            state.post_reads[time.strftime("%Y-%m-%d", time.gmtime(state.clock()))] = count
+        return {
+            "post_reads": sum(state.post_reads.values()),
+            "monthly_post_cap": state.quirks.monthly_post_cap,
+            "by_day": dict(sorted(state.post_reads.items())),
         }
 
     async def reset(request: Request) -> dict[str, Any]:
@@ -181,6 +198,7 @@ def build_admin_app(state: SandboxState) -> Starlette:
         Route("/_sandbox/health", _endpoint(health)),
         Route("/_sandbox/world", _endpoint(world)),
         Route("/_sandbox/requests", _endpoint(requests_)),
+        Route("/_sandbox/usage", _endpoint(usage), methods=["GET", "POST"]),
         Route("/_sandbox/reset", _endpoint(reset), methods=["POST"]),
         Route("/_sandbox/faults", _endpoint(faults), methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/quirks", _endpoint(quirks), methods=["GET", "POST"]),

@@ -22,7 +22,6 @@ from airflow_provider_xlikes.sandbox.errors import ApiError, Headers
 from airflow_provider_xlikes.sandbox.handlers import Api
 from airflow_provider_xlikes.sandbox.routing import Router
 from airflow_provider_xlikes.sandbox.state import SandboxState
-from airflow_provider_xlikes.sandbox.world import mix64
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,7 +40,7 @@ class SandboxApp:
         self.api = Api(self.state)
         self.router = Router()
         #: the developer app's numeric id, as the real client-forbidden body carries it
-        self.app_id = str(20_000_000 + mix64(config.seed ^ 0xA99) % 10_000_000)
+        self.app_id = self.state.app_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -60,6 +60,10 @@ class TokenStore:
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
     revoked_families: set[int] = field(default_factory=set)
     next_family: int = 1
+    refreshes: int = 0
+    """Refresh grants that issued new tokens."""
+    invalid_grants: int = 0
+    """Refresh grants answered ``invalid_grant`` (unknown, rotated or revoked refresh token)."""
     seen_nonces: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
@@ -198,12 +202,15 @@ class Authenticator:
         record = self.store.refresh.get(token)
         invalid = {"error": "invalid_grant", "error_description": "Value passed for the token was invalid."}
         if record is None or record.family in self.store.revoked_families:
+            self.store.invalid_grants += 1
             raise TokenEndpointError(400, invalid)
         if record.status == "rotated":
             if self.cfg.revoke_family_on_reuse:
                 self.store.revoked_families.add(record.family)
+            self.store.invalid_grants += 1
             raise TokenEndpointError(400, invalid)
         record.status = "rotated"
+        self.store.refreshes += 1
         new_refresh = secrets.token_urlsafe(48)
         new_access = secrets.token_urlsafe(48)
         self.store.refresh[new_refresh] = RefreshToken(family=record.family)
@@ -264,4 +271,6 @@ class Authenticator:
             ),
             "refresh_tokens": len(self.store.refresh),
             "revoked_families": sorted(self.store.revoked_families),
+            "refreshes": self.store.refreshes,
+            "invalid_grants": self.store.invalid_grants,
         }

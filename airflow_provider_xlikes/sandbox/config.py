@@ -34,6 +34,8 @@ FAULT_STATUS: dict[str, int] = {"client_forbidden": 403, "usage_capped": 429}
 #: The command line's port: one Airflow does not use (its api-server takes 8080). ``SandboxConfig``
 #: itself defaults to 0 (a free port), which the Python API (``start_sandbox``, fixtures) relies on.
 DEFAULT_PORT = 8766
+#: Post reads per billing cycle of a pay-per-use plan (X's pages say 2 or 3 million: the lower one)
+DEFAULT_MONTHLY_POST_CAP = 2_000_000
 
 #: Featured posts of the default world. The first one is the post of X's likes quickstart.
 DEFAULT_POST_LIKES: tuple[str, ...] = ("1354143047324299264:333", "1000", "7", "0")
@@ -81,6 +83,15 @@ class Quirks:
     them: by default only the 429 tells that the day's 1,000 likes are spent)."""
     mutations_visible: bool = True
     """Likes made/removed through POST/DELETE change what the listings return."""
+    liking_users_cap: int | None = endpoints.LIKING_USERS_CAP
+    """``liking_users`` ends after this many accounts per post, for all time, as on X since 2026
+    (the post's ``like_count`` stays the real count); ``None`` lifts the cap (long listings)."""
+    monthly_post_cap: int | None = DEFAULT_MONTHLY_POST_CAP
+    """Posts the billing cycle may read (posts in ``data``, counted by the sandbox, reported by
+    ``GET /2/usage/tweets``); past it the Post endpoints answer 429 ``usage-capped``. ``None``: no cap."""
+    self_serve: bool = False
+    """The app is on a self-serve tier: like and unlike answer 403 ``client-forbidden`` (Enterprise
+    only since 2026-04-20). Default: an Enterprise app, whose writes work."""
 
     def __post_init__(self) -> None:
         _check_literal("naming", self.naming, Naming)
@@ -90,6 +101,13 @@ class Quirks:
         if isinstance(self.private_likes, int):
             self.private_likes = cast(PrivateLikes, str(self.private_likes))
         _check_literal("private_likes", self.private_likes, PrivateLikes)
+        for name in ("liking_users_cap", "monthly_post_cap"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = None if value.strip().lower() in ("", "none", "off") else int(value)
+                setattr(self, name, value)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"{name} must be an integer >= 0 or None (no cap), not {value!r}")
         for name, full in FULL_RATES.items():
             value = getattr(self, name)
             rate = (full if value else 0.0) if isinstance(value, bool) else float(value)
@@ -372,6 +390,18 @@ def build_arg_parser() -> argparse.ArgumentParser:
     q.add_argument("--private-likes", choices=get_args(PrivateLikes), help="other users' liked_tweets")
     _bool_flag(q, "daily_limit_headers", "send x-user-limit-24hour-* headers (default off)")
     _bool_flag(q, "mutations_visible", "POST/DELETE likes change the listings")
+    q.add_argument(
+        "--liking-users-cap",
+        metavar="N|none",
+        help=f"liking_users lists at most N accounts per post, as X (default {endpoints.LIKING_USERS_CAP}; "
+        "none: no cap)",
+    )
+    q.add_argument(
+        "--monthly-post-cap",
+        metavar="N|none",
+        help=f"posts the billing cycle may read before 429 usage-capped (default {DEFAULT_MONTHLY_POST_CAP}; none)",
+    )
+    _bool_flag(q, "self_serve", "a self-serve app: like/unlike answer 403 client-forbidden (Enterprise only)")
     p.add_argument(
         "--fault",
         action="append",

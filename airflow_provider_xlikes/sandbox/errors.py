@@ -23,6 +23,10 @@ APP_ONLY_REFUSED = (
     "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
     "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context]."
 )
+USER_CONTEXT_REFUSED = (
+    "Authenticating with OAuth 2.0 User Context is forbidden for this endpoint.  Supported "
+    "authentication types are [OAuth 2.0 Application-Only]."
+)
 CLIENT_NOT_ENROLLED = (
     "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a "
     "Twitter developer App that is attached to a Project. You can create a project via the developer portal."
@@ -115,9 +119,10 @@ def likes_not_authorized(naming: str, user_id: str) -> ApiError:
     return ApiError(403, body)
 
 
-def unsupported_auth(naming: str) -> ApiError:
-    """403 unsupported-authentication: app-only auth refused for this endpoint."""
-    body = problem(naming, "unsupported-authentication", "Unsupported Authentication", APP_ONLY_REFUSED, 403)
+def unsupported_auth(naming: str, *, user_context: bool = False) -> ApiError:
+    """403 unsupported-authentication: app-only auth (or, ``user_context``, user auth) refused here."""
+    detail = USER_CONTEXT_REFUSED if user_context else APP_ONLY_REFUSED
+    body = problem(naming, "unsupported-authentication", "Unsupported Authentication", detail, 403)
     return ApiError(403, body)
 
 

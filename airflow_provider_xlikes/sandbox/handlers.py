@@ -9,6 +9,11 @@ the real API is not pinned down:
   ``200`` with ``errors`` holding a ``resource-not-found`` problem and no ``data``.
 * Another user's ``liked_tweets`` (and any ``liked_tweets`` with an app-only token, which has no
   user behind it): the ``private_likes`` quirk (empty by default, 403, 404 or visible).
+* ``liking_users`` lists at most ``liking_users_cap`` (100) accounts per post, as X since 2026; the
+  post's ``like_count`` stays the real count.
+* The monthly Post cap counts the posts served in ``data`` (``liked_tweets``, post lookups); once
+  spent, those endpoints answer 429 ``usage-capped`` (rate-limit headers still showing room).
+  ``GET /2/usage/tweets`` reports the count (the cycle starts with the sandbox or its reset).
 * Rate-limit buckets are per principal by default (the app for app-only auth, the user for user
   context, so refreshing a token does not reset them); ``rate_limit_key="token"`` keys them by token.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +37,9 @@ from airflow_provider_xlikes.endpoints import (
     LIKING_USERS,
     POST_LOOKUP,
     UNLIKE,
+    USAGE_DAYS,
+    USAGE_FIELDS,
+    USAGE_TWEETS,
     USER_LOOKUP,
     USERS_ME,
     Endpoint,
@@ -102,6 +111,7 @@ class Api:
             USER_LOOKUP.name: self.user_lookup,
             LIKE.name: self.likes_create,
             UNLIKE.name: self.likes_delete,
+            USAGE_TWEETS.name: self.usage_tweets,
         }
 
     # --- access -------------------------------------------------------------------------------------
@@ -121,6 +131,8 @@ class Api:
         quirks = st.quirks
         principal = self._authenticate(endpoint, scope, headers, quirks)
         acting = self._acting_user(endpoint, principal, quirks)
+        if quirks.self_serve and endpoint.enterprise_only:
+            raise errors.client_forbidden(quirks.naming, st.app_id)
         if principal.scopes is not None and not principal.scopes.issuperset(endpoint.scopes):
             raise errors.missing_scopes()
         key = principal.token_fp
@@ -129,12 +141,24 @@ class Api:
         allowed, rl_headers = st.limiter.hit(key, endpoint, quirks.daily_limit_headers)
         if not allowed:
             raise errors.too_many(quirks.error_style == "legacy", rl_headers)
+        if endpoint.records == "tweets" and st.post_cap_spent():
+            raise errors.usage_capped(quirks.naming, 429, st.config.me_id, rl_headers)
         call = Call(endpoint, ids, scope["query_string"].decode("latin-1"), raw_body, quirks, acting)
         try:
-            return self._handlers[endpoint.name](call), rl_headers
+            body = self._handlers[endpoint.name](call)
         except ApiError as err:
             err.headers = err.headers + rl_headers
             raise
+        if isinstance(body, dict):
+            self._count(endpoint, body)
+        return body, rl_headers
+
+    def _count(self, endpoint: Endpoint, body: Body) -> None:
+        """Count the resources of a 200 body (the fast path of ``liking_users`` counts its own)."""
+        data = body.get("data")
+        items = len(data) if isinstance(data, list) else 1 if isinstance(data, dict) else 0
+        includes = body.get("includes") or {}
+        self.state.count_served(endpoint.name, endpoint.records, items, {k: len(v) for k, v in includes.items()})
 
     def _authenticate(
         self, endpoint: Endpoint, scope: MutableMapping[str, Any], headers: Mapping[str, str], quirks: Quirks
@@ -158,6 +182,8 @@ class Api:
     def _acting_user(self, endpoint: Endpoint, principal: Principal, quirks: Quirks) -> int | None:
         """Whom the request acts for; 403 unsupported-authentication where app-only is refused."""
         if not principal.is_app:
+            if not endpoint.user_context:
+                raise errors.unsupported_auth(quirks.naming, user_context=True)
             return principal.user
         if not endpoint.app_only or (quirks.app_only == "refuse" and not endpoint.spec_allows_app_only):
             raise errors.unsupported_auth(quirks.naming)
@@ -341,6 +367,8 @@ class Api:
         quirks = call.quirks
         visible = quirks.mutations_visible
         total = w.liker_count(post, visible)
+        if quirks.liking_users_cap is not None:  # X lists 100 likers per post, for all time
+            total = min(total, quirks.liking_users_cap)
         size = self._page_size(quirks, total, offset, max_results, post)
         if size and not renderer.user_extra and not expansions:
             # fast path (default user fields, no expansions): pre-formatted JSON texts of the users,
@@ -349,6 +377,7 @@ class Api:
             meta = self._meta(quirks, "L", post, offset, size, total, max_results)
             if offset + size < total:
                 asyncio.get_running_loop().call_soon(self._prefetch, post, offset + size, max_results, total, quirks)
+            self.state.count_served(LIKING_USERS.name, "users", size, {})
             return b'{"data":' + data + b',"meta":' + _encode(meta) + b"}"
         users = w.likers(post, offset, size, visible) if size else []
         body = self._records(renderer, "users", users, expansions)
@@ -460,3 +489,56 @@ class Api:
         else:
             w.unlike(user, post)
         return {"data": {"liked": like}}
+
+    def usage_tweets(self, call: Call) -> Body:
+        """The cycle's Post consumption, from the posts the sandbox served (``days``: 1-90, default
+        7; ``usage.fields``: the daily breakdowns; the totals always)."""
+        problems: list[Body] = []
+        q: Query = {}
+        for k, v in parse_qsl(call.query, keep_blank_values=True):
+            if k == "days":
+                lo, hi = USAGE_DAYS
+                if not v.isdigit() or not lo <= int(v) <= hi:
+                    message = f"The `days` query parameter value [{v}] is not between {lo} and {hi}"
+                    problems.append(errors.param_error("days", v, message))
+            elif k == "usage.fields":
+                problems.extend(
+                    errors.param_error(
+                        k, name, f"The `{k}` query parameter value [{name}] is not one of [{','.join(USAGE_FIELDS)}]"
+                    )
+                    for name in v.split(",")
+                    if name not in USAGE_FIELDS
+                )
+            else:
+                problems.append(
+                    errors.param_error(k, v, f"The query parameter [{k}] is not one of [days,usage.fields]")
+                )
+            q[k] = v
+        if problems:
+            raise errors.invalid(call.quirks.naming, problems)
+        st = self.state
+        # openapi-v2.159 (tweet naming) types the counts as integers, v2.167 (post) as strings
+        number: Callable[[int | str], int | str] = int if call.quirks.naming == "tweet" else str
+        day = 24 * 60 * 60
+        days = int(q.get("days", "7"))
+        today = int(st.clock() // day)
+        usage = [
+            {"date": time.strftime("%Y-%m-%dT00:00:00.000Z", time.gmtime(d * day)), "usage": number(n)}
+            for d in range(today - days + 1, today + 1)
+            if (n := st.post_reads.get(time.strftime("%Y-%m-%d", time.gmtime(d * day)), 0))
+        ]
+        data: Body = {
+            "cap_reset_day": time.gmtime(st.cycle_started).tm_mday,
+            "project_id": st.project_id,  # a string in both specs (the daily breakdown's: v2.159 integer)
+            "project_usage": number(sum(st.post_reads.values())),
+        }
+        if call.quirks.monthly_post_cap is not None:
+            data["project_cap"] = number(call.quirks.monthly_post_cap)
+        fields = set(q.get("usage.fields", "").split(","))
+        if "daily_project_usage" in fields and usage:
+            data["daily_project_usage"] = {"project_id": number(st.project_id), "usage": usage}
+        if "daily_client_app_usage" in fields and usage:
+            data["daily_client_app_usage"] = [
+                {"client_app_id": st.app_id, "usage": usage, "usage_result_count": len(usage)}
+            ]
+        return {"data": data}

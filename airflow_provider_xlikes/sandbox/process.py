@@ -51,6 +51,19 @@ class AdminClient:
         counts = self.request_counts()
         return int(counts["total"] if endpoint is None else counts["by_endpoint"].get(endpoint, 0))
 
+    def served(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Resources served in 200s: ``{endpoint: {"data": {kind: n}, "includes": {kind: n}}}``
+        (kinds as X bills them: ``posts``, ``users``, ``media``, ``places``, ``polls``)."""
+        return dict(self._get("requests")["served"])
+
+    def usage(self) -> dict[str, Any]:
+        """The billing cycle: ``{"post_reads", "monthly_post_cap", "by_day"}``."""
+        return dict(self._get("usage"))
+
+    def set_post_reads(self, count: int) -> dict[str, Any]:
+        """Set the cycle's posts read (as if read today): ``set_post_reads(cap)`` spends the cap."""
+        return dict(self._post("usage", {"post_reads": count}))
+
     def reset(self, **quirks: Any) -> dict[str, Any]:
         """Counters, rate limits, faults, quirks, likes, tokens and clock back to start; then the
         ``quirks`` changes, e.g. ``reset(clean=True)`` (paging quirks off); returns the quirks."""

@@ -13,8 +13,10 @@ from airflow_provider_xlikes.sandbox.auth import Authenticator
 from airflow_provider_xlikes.sandbox.config import Fault, SandboxConfig
 from airflow_provider_xlikes.sandbox.faults import ActiveFault
 from airflow_provider_xlikes.sandbox.ratelimit import RateLimiter
-from airflow_provider_xlikes.sandbox.world import World
+from airflow_provider_xlikes.sandbox.world import World, mix64
 
+#: what ``includes`` keys and ``data`` hold, by the resource kind X bills (``Posts: Read``, ``User: Read`` ...)
+RESOURCE_KINDS = {"tweets": "posts", "posts": "posts", "users": "users"}
 TOKEN_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # noqa: S105
 
 
@@ -77,6 +79,9 @@ class SandboxState:
         self.limiter = RateLimiter(config.window_seconds, self.clock, config.rate_limits)
         self.tokens = PageTokens(config.seed)
         self.quirks = config.quirks
+        #: the developer app's and the project's numeric ids, as the real bodies carry them
+        self.app_id = str(20_000_000 + mix64(config.seed ^ 0xA99) % 10_000_000)
+        self.project_id = str(1_000_000_000_000_000_000 + mix64(config.seed ^ 0x9C7) % 10**18)
         self.faults: list[ActiveFault] = []
         self.set_faults(config.faults, replace=True)
         self.reset_counters()
@@ -88,6 +93,30 @@ class SandboxState:
         self.by_endpoint: Counter[str] = Counter()
         self.by_token: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.by_status: Counter[int] = Counter()
+        #: resources served in 200s, per endpoint, per part (``data``, ``includes``), per kind
+        self.served: defaultdict[str, dict[str, Counter[str]]] = defaultdict(
+            lambda: {"data": Counter(), "includes": Counter()}
+        )
+        #: posts read in ``data`` this billing cycle, per UTC day (``YYYY-MM-DD``): the monthly cap's count
+        self.post_reads: Counter[str] = Counter()
+        self.cycle_started = self.clock()
+
+    def count_served(self, endpoint: str, records: str | None, data: int, includes: dict[str, int]) -> None:
+        """Count the resources of a 200: ``data`` items of kind ``records``, ``includes`` by key."""
+        served = self.served[endpoint]
+        if records is not None and data:
+            kind = RESOURCE_KINDS.get(records, records)
+            served["data"][kind] += data
+            if kind == "posts":
+                self.post_reads[time.strftime("%Y-%m-%d", time.gmtime(self.clock()))] += data
+        for key, count in includes.items():
+            if count:
+                served["includes"][RESOURCE_KINDS.get(key, key)] += count
+
+    def post_cap_spent(self) -> bool:
+        """Whether the cycle's posts read reached ``monthly_post_cap``."""
+        cap = self.quirks.monthly_post_cap
+        return cap is not None and sum(self.post_reads.values()) >= cap
 
     def set_faults(self, faults: Iterable[Fault], replace: bool) -> None:
         if replace:

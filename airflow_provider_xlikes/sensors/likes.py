@@ -44,9 +44,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
+from airflow_provider_xlikes import state
 from airflow_provider_xlikes.exceptions import XRateLimitWait, XValidationError
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
-from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, VariableHeadStore, head_key
+from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, head_key
 from airflow_provider_xlikes.operators.likes import (
     DEFAULT_DEFER_AFTER,
     check_output_path,
@@ -227,33 +228,31 @@ class XLikesSensor(BaseSensorOperator):
         return head_key(self._key(context, target), ti.run_id, getattr(ti, "map_index", -1))
 
     def _last_success_head(self, context: Context, target: LikesTarget) -> Head | None:
-        stored = VariableHeadStore().load(self._key(context, target))
+        stored = state.sensor_baseline_store().load(self._key(context, target))
         return Head.from_json(stored.get("head")) if isinstance(stored, dict) else None
+
+    def _wait_state(self, context: Context, target: LikesTarget) -> state.KeyValueState:
+        """The run's wait state (see :mod:`airflow_provider_xlikes.state`): ``task_state_store``
+        (3.3+), else a Variable per run and map index."""
+        fallback = state.VariableValue(WAIT_VARIABLE_PREFIX, self._run_key(context, target))
+        return state.task_instance_state(context, fallback)
 
     def _load_wait(self, context: Context, target: LikesTarget) -> WatchState | None:
         if self._wait is not None:
             return self._wait
-        store = context.get("task_state_store")
-        if store is not None:
-            value = store.get(WAIT_STATE_KEY)
-        else:
-            value = VariableHeadStore(WAIT_VARIABLE_PREFIX).load(self._run_key(context, target))
+        value = self._wait_state(context, target).get(WAIT_STATE_KEY)
         return WatchState.from_json(value) if value is not None else None
 
-    def _save_wait(self, context: Context, target: LikesTarget, state: WatchState) -> None:
-        if state == self._wait:
+    def _save_wait(self, context: Context, target: LikesTarget, wait: WatchState) -> None:
+        if wait == self._wait:
             return
-        self._wait = state
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(WAIT_STATE_KEY, state.to_json())
-        else:
-            VariableHeadStore(WAIT_VARIABLE_PREFIX).save(self._run_key(context, target), state.to_json())
+        self._wait = wait
+        self._wait_state(context, target).set(WAIT_STATE_KEY, wait.to_json())
 
     def _succeeded(self, context: Context, target: LikesTarget, head: Head) -> None:
         """The run's head becomes the baseline of the next run; the run's wait state goes."""
         ti = context["ti"]
-        VariableHeadStore().save(
+        state.sensor_baseline_store().save(
             self._key(context, target),
             {
                 "head": head.to_json(),
@@ -264,11 +263,7 @@ class XLikesSensor(BaseSensorOperator):
                 "updated_at": utcnow_iso(),
             },
         )
-        store = context.get("task_state_store")
-        if store is not None:
-            store.delete(WAIT_STATE_KEY)
-        else:
-            VariableHeadStore(WAIT_VARIABLE_PREFIX).delete(self._run_key(context, target))
+        self._wait_state(context, target).delete(WAIT_STATE_KEY)
 
     # ------------------------------------------------------------------ one poke
     def poke(self, context: Context) -> bool | PokeReturnValue:

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +35,8 @@ from types import TracebackType
 from typing import Any
 
 import requests
+
+from airflow_provider_xlikes.testing.processes import free_port, spawn, stop_groups
 
 #: the processes of a cluster, and their command lines (after ``airflow``)
 PROCESSES: dict[str, list[str]] = {
@@ -46,12 +46,6 @@ PROCESSES: dict[str, list[str]] = {
     "triggerer": ["triggerer"],
 }
 FINISHED_STATES = ("success", "failed")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _moment(iso: Any) -> float:
@@ -104,6 +98,9 @@ class AirflowCluster:
             "AIRFLOW__API_AUTH__JWT_SECRET": "xlikes-test-cluster-" + "s" * 64,
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
             "XLIKES_LOCK_DIR": str(self.home / "locks"),
+            # log servers on ports of their own: two clusters (two suites) at once must not clash
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             **(env or {}),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -126,18 +123,9 @@ class AirflowCluster:
         return self
 
     def stop(self, grace: float = 3.0) -> None:
-        """SIGTERM to every process group, wait up to ``grace`` seconds, SIGKILL the groups left."""
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in self.processes.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        for proc in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the group: LocalExecutor workers and task processes too
-            proc.wait()
+        """SIGTERM to every process group, wait up to ``grace`` seconds, SIGKILL the groups left
+        (LocalExecutor workers and task processes too)."""
+        stop_groups(self.processes.values(), grace)
         self.session.close()
 
     def __enter__(self) -> AirflowCluster:
@@ -159,16 +147,12 @@ class AirflowCluster:
     def _executable() -> str:
         return str(Path(sys.executable).with_name("airflow"))
 
-    def _spawn(self, name: str, args: list[str]) -> None:
-        with open(self.home / f"{name}.log", "wb") as log:
-            self.processes[name] = subprocess.Popen(  # noqa: S603 - our own airflow executable
-                [self._executable(), *args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group, killed as a whole
-            )
+    def _spawn(
+        self, name: str, args: list[str], env: Mapping[str, str] | None = None, wrapper: Sequence[str] = ()
+    ) -> None:
+        """``airflow <args>`` (behind ``wrapper``, e.g. ``unshare ...``) in its own process group."""
+        command = [*wrapper, self._executable(), *args]
+        self.processes[name] = spawn(command, env=env or self.env, log=self.home / f"{name}.log")
 
     def _wait_until_healthy(self, timeout: float) -> None:
         components = ("metadatabase", "scheduler", "dag_processor", "triggerer")

@@ -8,16 +8,25 @@ Installed with the provider, so DAG and hook tests can use these fixtures withou
 ``x_sandbox`` (function scope)
     The session sandbox, reset through the admin API before the test (counters, rate limits,
     faults, quirks, likes mutations, tokens and clock back to their start state; budget Variables
-    that tasks of this process shared about its windows are deleted). The marker
+    that tasks of this process shared about its windows, and the claims of its authorizations, are
+    deleted). The marker
     ``@pytest.mark.x_sandbox(clean=True, **quirks)`` changes quirks after the reset: ``clean``
     switches the paging quirks off (exact pages), other names set quirks (``app_only="owner"``).
+``postgres_server`` (session scope)
+    A PostgreSQL server of its own (``airflow_provider_xlikes.testing.services``), for the shared
+    state store (``state_store_conn_id``).
 ``x_sandbox_factory`` (function scope)
     ``x_sandbox_factory(**config_overrides) -> SandboxProcess`` starts a dedicated sandbox with
     ``SandboxConfig`` fields (quirk names may be given directly, e.g. ``naming="post"``, and
     ``clean=True``); all are stopped at teardown.
 
 The sandbox is as strict as X by default: short pages, empty last pages and partial errors come
-at seeded rates, an app-only token has no user behind it, scopes are enforced (see the README).
+at seeded rates, an app-only token has no user behind it, scopes are enforced, ``liking_users``
+ends after 100 accounts per post (X's cap since 2026), and a monthly Post cap answers 429
+``usage-capped`` once spent (see docs/sandbox.md and docs/cost-and-limits.md). A test that needs a longer liker
+listing lifts the cap explicitly: ``x_sandbox_factory(liking_users_cap=None)`` or
+``@pytest.mark.x_sandbox(liking_users_cap=None)``; ``self_serve=True`` makes like and unlike
+answer X's Enterprise-only 403.
 
 Example::
 
@@ -31,6 +40,9 @@ Example::
 
     @pytest.mark.x_sandbox(clean=True)
     def test_exact_pages(x_sandbox): ...
+
+    def test_long_listing(x_sandbox_factory):
+        sb = x_sandbox_factory(post_likes=["5000"], liking_users_cap=None)  # X itself lists 100
 
 This module is import-light: the sandbox (and ``requests``) are imported when a fixture is used.
 """
@@ -47,6 +59,7 @@ import pytest
 if TYPE_CHECKING:
     from airflow_provider_xlikes.sandbox.process import SandboxProcess
     from airflow_provider_xlikes.testing.cluster import AirflowCluster
+    from airflow_provider_xlikes.testing.services import PostgresServer
 
 
 MARKER = "x_sandbox"
@@ -85,9 +98,11 @@ def _forget_shared_budgets() -> None:
     if "airflow.models.variable" not in sys.modules:
         return
     from airflow_provider_xlikes.hooks.budget import forget_shared_budgets
+    from airflow_provider_xlikes.state import forget_authorization_claims
 
     with contextlib.suppress(Exception):  # no database, or not migrated
         forget_shared_budgets()
+        forget_authorization_claims()
 
 
 @pytest.fixture
@@ -127,3 +142,13 @@ def airflow_cluster_factory() -> Iterator[Callable[..., AirflowCluster]]:
     finally:
         for cluster in started:
             cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this session's own (one per xdist worker), stopped at the end;
+    ``postgres_server.create_database(name)`` returns a URI for an Airflow connection."""
+    from airflow_provider_xlikes.testing.services import PostgresServer
+
+    with PostgresServer() as server:
+        yield server

@@ -234,7 +234,7 @@ class LikesPoller:
         if self.min_count is not None:
             # the count lookup (GET /2/tweets/:id or /2/users/:id, public_metrics.like_count); an
             # unknown id fails, a spent window is waited for, a refused lookup (None) is "not yet"
-            count = self.hook.expected_total(self.target.endpoint, self.target.source_id, strict=True)
+            count = self.hook.like_count(self.target.endpoint, self.target.source_id, strict=True)
             return Check(done=count is not None and count >= self.min_count, state=state, like_count=count)
         if self.user_ids:
             found = set(state.found)
@@ -387,8 +387,10 @@ class XNewLikesTrigger(_PollingTrigger, BaseEventTrigger):
         return f"{ASSET_STATE_KEY_PREFIX}{self.target.endpoint.name}__{self.target.source_id}"
 
     def _state_store(self) -> Any:
-        """The watched asset's state store (the trigger's ``asset_state_store``, Airflow 3.3+), or None."""
-        return getattr(self, "asset_state_store", None)
+        """The watched asset's state store (Airflow 3.3+), or None: see :mod:`airflow_provider_xlikes.state`."""
+        from airflow_provider_xlikes.state import watcher_head_store
+
+        return watcher_head_store(self)
 
     async def _load_head(self) -> Head | None:
         store = self._state_store()

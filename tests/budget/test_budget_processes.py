@@ -18,7 +18,11 @@ POSTS = [str(1_800_000_000_000_000_000 + i) for i in range(4)]
 def test_processes_on_one_token_take_at_most_one_429_per_window(x_sandbox_factory, tmp_path) -> None:
     migrated_airflow_db()  # the Variables live in this test process's metadata DB
     sandbox = x_sandbox_factory(
-        window_seconds=4, rate_limit_key="token", clean=True, post_likes=[f"{post}:600" for post in POSTS]
+        window_seconds=4,
+        rate_limit_key="token",
+        clean=True,
+        post_likes=[f"{post}:600" for post in POSTS],
+        liking_users_cap=None,  # pages past the 100 likers X lists
     )
     env = {**os.environ, "AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}
     with WindowMeter(sandbox) as meter:

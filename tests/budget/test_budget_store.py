@@ -91,7 +91,7 @@ def test_the_variable_store_is_shared_by_fingerprint_and_never_names_the_token(x
     from airflow.models.variable import Variable
 
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", x_sandbox.conn_json("bearer"))
-    x_sandbox.admin.reset(clean=True)
+    x_sandbox.admin.reset(clean=True, liking_users_cap=None)  # pages past the 100 likers X lists
     hook = XHook(budget_store=VariableBudgetStore())
     hook.get_liking_users(featured(x_sandbox, 1000), max_results=100)
     token = x_sandbox.credentials["bearer_token"]
@@ -107,7 +107,9 @@ def test_the_variable_store_is_shared_by_fingerprint_and_never_names_the_token(x
 
 
 def test_a_client_without_airflow_shares_its_budget_in_memory(x_sandbox_factory) -> None:
-    sandbox = x_sandbox_factory(window_seconds=2, rate_limit_key="token", clean=True, post_likes=["1700:400"])
+    sandbox = x_sandbox_factory(
+        window_seconds=2, rate_limit_key="token", clean=True, post_likes=["1700:400"], liking_users_cap=None
+    )  # pages past the 100 likers X lists
     store = InMemoryBudgetStore()
     token = sandbox.credentials["bearer_token"]
     clients = []
@@ -145,7 +147,7 @@ def test_a_listing_stopped_early_and_collected_later_does_no_io_and_release_budg
     from airflow.utils.session import create_session
 
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", x_sandbox.conn_json("bearer"))
-    x_sandbox.admin.reset(clean=True)
+    x_sandbox.admin.reset(clean=True, liking_users_cap=None)  # pages past the 100 likers X lists
     hook = XHook(budget_store=VariableBudgetStore())
     fingerprint = budget_fingerprint(x_sandbox.url, x_sandbox.credentials["bearer_token"])
     name = f"xlikes_ratelimit__{fingerprint}__liking_users"

@@ -26,7 +26,11 @@ with DAG("{DAG_ID}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), ca
 @pytest.mark.slow
 def test_mapped_tasks_on_one_token_take_at_most_one_429_per_window(x_sandbox_factory, airflow_cluster_factory) -> None:
     sandbox = x_sandbox_factory(
-        window_seconds=5, rate_limit_key="token", clean=True, post_likes=[f"{post}:{LIKERS}" for post in POSTS]
+        window_seconds=5,
+        rate_limit_key="token",
+        clean=True,
+        post_likes=[f"{post}:{LIKERS}" for post in POSTS],
+        liking_users_cap=None,  # pages past the 100 likers X lists
     )
     cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
     with WindowMeter(sandbox) as meter:

@@ -23,7 +23,6 @@ def _response(status: int, body: object, headers: dict[str, str] | None = None) 
     ("problem", "reason"),
     [
         ("https://api.twitter.com/2/problems/client-forbidden", "client-forbidden"),
-        ("https://api.x.com/2/problems/usage-capped", "usage-capped"),
         ("https://api.x.com/2/problems/unsupported-authentication", "unsupported-authentication"),
         ("about:blank", "forbidden"),
     ],

@@ -24,7 +24,7 @@ AUTH_TYPES = ["bearer", "bearer_keys", "oauth2_user", "oauth1_user"]
 
 
 # ---------------------------------------------------------------------------------------- paging
-@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, all 1,000 likers (X lists 100)
 @pytest.mark.parametrize("auth_type", AUTH_TYPES)
 def test_pages_a_1000_item_listing_in_pages_of_100_without_loss_or_duplicate(x_sandbox, connect, auth_type) -> None:
     hook = connect(x_sandbox, auth_type)
@@ -39,7 +39,7 @@ def test_pages_a_1000_item_listing_in_pages_of_100_without_loss_or_duplicate(x_s
     assert x_sandbox.admin.total_requests("liking_users") == 10
 
 
-@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, past the 100 likers X lists
 def test_max_records_stops_early_without_an_extra_request(x_sandbox, connect) -> None:
     hook = connect(x_sandbox)
     post = featured(x_sandbox, 1000)
@@ -48,7 +48,7 @@ def test_max_records_stops_early_without_an_extra_request(x_sandbox, connect) ->
     assert x_sandbox.admin.total_requests("liking_users") == 3  # 100 + 100 + 50, no fourth
 
 
-@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, all 1,000 likers (X lists 100)
 def test_a_listing_resumes_from_a_cursor_in_another_process(x_sandbox, connect) -> None:
     hook = connect(x_sandbox)
     post = featured(x_sandbox, 1000)
@@ -67,7 +67,7 @@ def test_a_listing_resumes_from_a_cursor_in_another_process(x_sandbox, connect) 
 
 
 def test_every_quirk_is_paged_without_loss(x_sandbox, connect) -> None:
-    x_sandbox.admin.set_quirks(short_pages=True, empty_last_page=True, partial_errors=True)
+    x_sandbox.admin.set_quirks(short_pages=True, empty_last_page=True, partial_errors=True, liking_users_cap=None)
     hook = connect(x_sandbox, "oauth2_user")
     post = featured(x_sandbox, 1000)
     pages = list(hook.iter_liking_users(post, max_results=100, expansions="pinned_tweet_id"))
@@ -99,7 +99,7 @@ def test_another_users_empty_likes_are_flagged_not_silent(x_sandbox, connect, lo
 
 # ----------------------------------------------------------------------------------- rate limits
 def test_exhausted_window_is_waited_out_instead_of_provoking_a_429(x_sandbox_factory, connect, waiter) -> None:
-    sandbox = x_sandbox_factory(window_seconds=2)
+    sandbox = x_sandbox_factory(window_seconds=2, liking_users_cap=None)  # 100 pages of 10: past X's 100 likers
     hook = connect(sandbox)
     post = featured(sandbox, 1000)
     ids = [u["id"] for page in hook.iter_liking_users(post, max_results=10) for u in page.data]  # 100 pages > 75
@@ -112,7 +112,7 @@ def test_exhausted_window_is_waited_out_instead_of_provoking_a_429(x_sandbox_fac
 
 @pytest.mark.parametrize("headers", [True, False])
 def test_a_429_is_waited_out_and_paging_goes_on(x_sandbox_factory, connect, waiter, headers) -> None:
-    sandbox = x_sandbox_factory(window_seconds=2)
+    sandbox = x_sandbox_factory(window_seconds=2, liking_users_cap=None)  # pages past the 100 likers X lists
     sandbox.admin.set_faults({"kind": "rate_limit", "count": 2, "after": 3, "headers": headers})
     hook = connect(sandbox)
     post = featured(sandbox, 1000)
@@ -364,7 +364,7 @@ def test_a_deferring_waiter_stops_at_a_cursor_and_another_hook_resumes_without_l
     from airflow_provider_xlikes import DeferringWaiter
     from airflow_provider_xlikes.exceptions import XRateLimitWait
 
-    sandbox = x_sandbox_factory(window_seconds=2, clean=True)  # exact pages: 75 requests, 750 records
+    sandbox = x_sandbox_factory(window_seconds=2, clean=True, liking_users_cap=None)  # exact: 75 requests, 750 records
     post = featured(sandbox, 1000)
     hook = connect(sandbox)
     hook.client.waiter = DeferringWaiter(max_sleep=0.0)

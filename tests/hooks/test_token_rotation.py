@@ -79,9 +79,14 @@ def test_two_processes_refreshing_at_once_both_go_on_working(x_sandbox_factory, 
     assert sandbox.admin.total_requests("oauth2_token") >= 2  # more than one round of rotation
 
 
-def test_without_a_shared_store_the_same_race_locks_users_out(x_sandbox_factory, tmp_path) -> None:
-    """The control: each process with its own store sends the same refresh token, and the family dies."""
+def test_a_second_store_for_the_same_authorization_is_refused_before_it_refreshes(x_sandbox_factory, tmp_path) -> None:
+    """Without one shared store, a second process would send the refresh token the first one rotated
+    and the family would die; the second store is refused instead (the claim in the metadata DB)."""
+    migrated_airflow_db()
     sandbox = x_sandbox_factory(token_lifetime=20, revoke_family_on_reuse=True, refresh_token=f"rt-{uuid.uuid4().hex}")
-    results = _run_two_workers(sandbox, [str(tmp_path / "a"), str(tmp_path / "b")], calls=5)
-    assert any(result["errors"] for result in results)
-    assert sandbox.admin.tokens()["revoked_families"] != []
+    first = _run_two_workers(sandbox, [str(tmp_path / "a")], calls=1)
+    second = _run_two_workers(sandbox, [str(tmp_path / "b")], calls=1)
+    assert first == [{"ok": 1, "errors": []}]
+    assert second == [{"ok": 0, "errors": ["XConfigError"]}]
+    assert sandbox.admin.total_requests("oauth2_token") == 1
+    assert sandbox.admin.tokens()["revoked_families"] == []

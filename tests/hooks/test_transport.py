@@ -76,6 +76,7 @@ def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardProxy]:
     server.stop()
 
 
+@pytest.mark.x_sandbox(liking_users_cap=None)  # pages all 1,000 likers (X lists 100)
 def test_the_proxy_the_environment_names_carries_every_request(x_sandbox, connect, proxy, monkeypatch) -> None:
     post = featured(x_sandbox, 1000)
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
@@ -86,6 +87,7 @@ def test_the_proxy_the_environment_names_carries_every_request(x_sandbox, connec
     assert proxy.listing_requests() == 10
 
 
+@pytest.mark.x_sandbox(liking_users_cap=None)  # pages all 1,000 likers (X lists 100)
 def test_no_proxy_keeps_a_host_off_the_proxy(x_sandbox, connect, proxy, monkeypatch) -> None:
     post = featured(x_sandbox, 1000)
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
@@ -95,6 +97,7 @@ def test_no_proxy_keeps_a_host_off_the_proxy(x_sandbox, connect, proxy, monkeypa
     assert proxy.listing_requests() == 0
 
 
+@pytest.mark.x_sandbox(liking_users_cap=None)  # pages all 1,000 likers (X lists 100)
 def test_a_proxy_set_on_the_session_is_used_from_the_next_request_on(x_sandbox, connect, proxy) -> None:
     post = featured(x_sandbox, 1000)
     hook = connect(x_sandbox)

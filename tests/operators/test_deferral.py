@@ -2,8 +2,9 @@
 
 ``dag.test()`` runs the trigger inline and drops the kwargs given to ``defer()``: the cursor comes
 back in the trigger event. A post with 8,000 likers needs 80 pages; the sandbox allows 75 requests
-per (time-scaled, 15 s) window, so each run defers once and resumes where it stopped. (A window
-of 3 s was not always spent by 75 requests when two suites share 2 cores: then nothing deferred.)
+per (time-scaled, 12 s) window, so each run defers once and resumes where it stopped (a window
+long enough for 75 requests on a loaded machine: a shorter one could end before the listing
+reaches its limit, and the run would not defer where the assertions expect).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catc
 
 @pytest.fixture
 def windows(x_sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:8000"], window_seconds=15, clean=True)
+    sandbox = x_sandbox_factory(
+        post_likes=[f"{POST}:8000"], window_seconds=12, clean=True, liking_users_cap=None
+    )  # 80 pages across windows: past the 100 likers X lists
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     return sandbox
 

@@ -48,6 +48,7 @@ def test_deferrable_listings_cross_windows_on_the_real_triggerer(
         rate_limit_key="token",
         clean=True,
         post_likes=[f"{XCOM_POST}:{LIKERS}", f"{FILES_POST}:{LIKERS}"],
+        liking_users_cap=None,  # pages past the 100 likers X lists
     )
     cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
     with WindowMeter(sandbox) as meter:

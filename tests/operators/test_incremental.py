@@ -42,7 +42,7 @@ def _head_variables() -> list[str]:
 def test_incremental_runs_to_xcom_output_exactly_the_likes_added_since_the_last_run(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:300"], clean=True)
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:300"], clean=True, liking_users_cap=None)  # X lists 100
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     source = _source("max_results=50")
     variables_before = set(_head_variables())
@@ -83,7 +83,9 @@ def test_a_killed_incremental_run_is_retried_to_the_same_new_records_once(
 ) -> None:
     """Output to files: the head lives in the output asset's state store (a Variable before Airflow
     3.3) and advances on commit only."""
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"])
+    sandbox = x_sandbox_factory(
+        post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"], liking_users_cap=None
+    )  # past the 100 likers X lists
     variables_before = set(_head_variables())
     dag = KillableDag(sandbox, tmp_path / "out", "incremental=True")
     backfill_run = dag.new_run()
@@ -117,7 +119,9 @@ def test_an_incremental_run_that_defers_resumes_its_scan_and_loses_nothing(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # a window long enough that 80 requests spend it before it resets, even on a loaded machine
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:500"], clean=True, window_seconds=10)
+    sandbox = x_sandbox_factory(
+        post_likes=[f"{POST}:500"], clean=True, window_seconds=10, liking_users_cap=None
+    )  # past the 100 likers X lists
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     out = (tmp_path / "out").as_uri()
     source = _source(f"deferrable=True, defer_after=0, xcom_max_bytes=None, output_path={out!r}, part_records=1000")

@@ -107,16 +107,16 @@ XLikedTweetsOperator(task_id="mine", user_id={user_ctx.user_id!r}, max_records=4
 
 
 @pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
-def test_xcom_limit_fails_early_and_points_to_output_path(bearer: Any, run_dag: Any) -> None:
-    posts = featured(bearer)
-    result = run_dag(dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000)'))
+def test_xcom_limit_fails_early_and_points_to_output_path(user_ctx: Any, run_dag: Any) -> None:
+    body = f'XLikedTweetsOperator(task_id="big", user_id="{user_ctx.user_id}", xcom_max_bytes=12000, max_results=10)'
+    result = run_dag(dag_source(body))
     assert result.states() == {("big", -1): "failed"}
     assert result.xcom("big") is None
-    # the ~1,000 likers expected will not fit at the size of the first 100: stopped after one page of 10
-    assert requests_to(bearer, "liking_users") == 1
+    # the ~150 liked posts expected will not fit at the size of the first 10: stopped after one page of 10
+    assert requests_to(user_ctx, "liked_tweets") == 1
 
 
-@pytest.mark.x_sandbox(clean=True)
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # pages past the 100 likers X lists
 def test_without_the_count_lookup_the_xcom_limit_stops_at_the_page_that_crosses_it(bearer: Any, run_dag: Any) -> None:
     posts = featured(bearer)
     body = f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000, lookup_total=False)'
@@ -127,7 +127,7 @@ def test_without_the_count_lookup_the_xcom_limit_stops_at_the_page_that_crosses_
 
 def test_xcom_is_limited_by_size_only(x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """1,234 liking users with fields are ~150 KB of JSON: well within the default 1 MiB."""
-    sandbox = x_sandbox_factory(post_likes=["1354143047324299264:1234"])
+    sandbox = x_sandbox_factory(post_likes=["1354143047324299264:1234"], liking_users_cap=None)  # X lists 100
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     result = run_dag(
         dag_source(
@@ -142,13 +142,14 @@ def test_xcom_is_limited_by_size_only(x_sandbox_factory: Any, run_dag: Any, monk
 
 
 @pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
-def test_a_failed_xcom_limit_is_not_retried(bearer: Any, run_dag: Any) -> None:
-    posts = featured(bearer)
-    result = run_dag(
-        dag_source(f'XLikingUsersOperator(task_id="big", tweet_id={posts[1000]!r}, xcom_max_bytes=12000, retries=3)')
+def test_a_failed_xcom_limit_is_not_retried(user_ctx: Any, run_dag: Any) -> None:
+    body = (
+        f'XLikedTweetsOperator(task_id="big", user_id="{user_ctx.user_id}", xcom_max_bytes=12000, max_results=10, '
+        "retries=3)"
     )
+    result = run_dag(dag_source(body))
     assert result.states() == {("big", -1): "failed"}  # failed at once, not up_for_retry
-    assert requests_to(bearer, "liking_users") == 1
+    assert requests_to(user_ctx, "liked_tweets") == 1
 
 
 def test_no_xcom_limit_with_an_object_storage_xcom_backend(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +163,7 @@ def test_no_xcom_limit_with_an_object_storage_xcom_backend(monkeypatch: pytest.M
 
 
 # --------------------------------------------------------------------------- object storage output
-@pytest.mark.x_sandbox(clean=True)  # exact pages: no short or empty last page
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, past the 100 likers X lists
 def test_liking_users_to_files_read_back(bearer: Any, run_dag: Any, tmp_path: Path) -> None:
     posts = featured(bearer)
     out = tmp_path / "likes"
@@ -219,7 +220,7 @@ XLikingUsersOperator(
 
 
 def test_liking_users_to_s3_with_joins_and_partial_errors(bearer: Any, run_dag: Any, s3_bucket: str) -> None:
-    bearer.admin.set_quirks(partial_errors=True, short_pages=True, empty_last_page=True)
+    bearer.admin.set_quirks(partial_errors=True, short_pages=True, empty_last_page=True, liking_users_cap=None)
     posts = featured(bearer)
     uri = f"s3://aws_default@{s3_bucket}/likes/liking_users"
     result = run_dag(
@@ -308,7 +309,7 @@ def test_mapped_listing_tasks_share_one_table(
     x_sandbox_factory: Any, run_dag: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a short rate-limit window so the mapped tasks (136 requests) run into the 75-request limit
-    sandbox = x_sandbox_factory(window_seconds=2)
+    sandbox = x_sandbox_factory(window_seconds=2, liking_users_cap=None)  # pages past the 100 likers X lists
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     posts = featured(sandbox)
     out = tmp_path / "table"
@@ -465,7 +466,7 @@ def test_templated_values_are_not_checked_at_parse_time() -> None:
 
 
 def test_partial_errors_reach_xcom_too(bearer: Any, run_dag: Any) -> None:
-    bearer.admin.set_quirks(partial_errors=True)
+    bearer.admin.set_quirks(partial_errors=True, liking_users_cap=None)  # all 333 likers (X lists 100)
     posts = featured(bearer)
     result = run_dag(
         dag_source(
@@ -499,12 +500,13 @@ XLikingUsersOperator(task_id="t", tweet_id={posts[7]!r}, output_path=ObjectStora
 
 
 def readme_example() -> str:
-    """The first Python block of the README's operators section, as a user would copy it."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("## The operators") :]
+    """The first Python block of docs/operators.md, as a user would copy it."""
+    page = (Path(__file__).resolve().parents[2] / "docs/operators.md").read_text()
+    section = page[page.index("## The operators") :]
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+@pytest.mark.x_sandbox(liking_users_cap=None)  # all 333 likers (X lists 100)
 def test_readme_example(user_ctx: Any, run_dag: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_X_USER_ID", user_ctx.user_id)
     post = featured(user_ctx)[333]
@@ -553,7 +555,7 @@ def test_parquet_output_reads_back_with_pyarrow_to_the_same_ids(
 ) -> None:
     import pyarrow.parquet as pq
 
-    sandbox = x_sandbox_factory(post_likes=["1354143047324299264:100000"], rate_limits=False)
+    sandbox = x_sandbox_factory(post_likes=["1354143047324299264:100000"], rate_limits=False, liking_users_cap=None)
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     body = ""
     for name, fmt in (("as_json", "jsonl"), ("as_parquet", "parquet")):

@@ -14,7 +14,7 @@ POST = "1354143047324299264"
 SOURCE = """
 import pendulum
 from airflow.sdk import DAG
-from airflow_provider_xlikes import XLikingUsersOperator
+from airflow_provider_xlikes import XLikedTweetsOperator, XLikingUsersOperator
 
 with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
     BODY
@@ -52,25 +52,44 @@ def test_durations_are_written_to_the_unit_that_matters(seconds: float, text: st
 def test_each_page_says_how_far_the_listing_is_and_the_lookup_costs_one_request(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True)
-    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
-    result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}")')
+    sandbox = x_sandbox_factory(me_likes=350, clean=True)
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("oauth2_user"))
+    result = _run(run_dag, f'XLikedTweetsOperator(task_id="t", user_id="{sandbox.user_id}")')
     assert result.state == "success", result.states()
     assert len(result.xcom("t")) == 350
     out = capfd.readouterr()
     text = out.out + out.err
-    assert "expecting ~350 records" in text
+    assert "like_count 350, expecting ~350 records" in text
     assert "page 1: 100 of ~350 (28.6 %), 74/75 requests left in this window" in text
     assert "page 4: 350 of ~350 (100.0 %), 71/75 requests left in this window, finishing in this window" in text
     counts = sandbox.admin.request_counts()["by_endpoint"]
-    assert counts["post_lookup"] == 1 and counts["liking_users"] == 4
+    assert counts["user_lookup"] == 1 and counts["liked_tweets"] == 4
+
+
+def test_a_post_with_many_likes_is_expected_to_list_its_100_likers_in_one_request(
+    x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:50000"], clean=True)
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
+    result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", xcom_max_bytes=20_000)')
+    assert result.state == "success", result.states()  # ~100 records expected, not 50,000: no XCom alarm
+    assert [u["id"] for u in result.xcom("t")] == sandbox.admin.likers(POST, limit=50_000)[:100]
+    out = capfd.readouterr()
+    text = out.out + out.err
+    assert "like_count 50,000, expecting ~100 records" in text and "X lists at most 100 per id" in text
+    assert "page 1: 100 of ~100 (100.0 %)" in text
+    counts = sandbox.admin.request_counts()["by_endpoint"]
+    assert counts["post_lookup"] == 1 and counts["liking_users"] == 1
 
 
 def test_a_refused_count_lookup_is_skipped_with_a_log_line(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     sandbox = x_sandbox_factory(
-        post_likes=[f"{POST}:150"], clean=True, faults=["client_forbidden,endpoint=post_lookup"]
+        post_likes=[f"{POST}:150"],
+        clean=True,
+        faults=["client_forbidden,endpoint=post_lookup"],
+        liking_users_cap=None,  # two pages: past the 100 likers X lists
     )
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}")')
@@ -85,14 +104,15 @@ def test_a_refused_count_lookup_is_skipped_with_a_log_line(
 def test_a_listing_that_will_not_fit_into_xcom_fails_after_one_page(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:30000"], clean=True)
-    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
+    sandbox = x_sandbox_factory(me_likes=30_000, clean=True)  # a heavy liker: liked_tweets pages on
+    monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("oauth2_user"))
     result = _run(
         run_dag,
-        f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", xcom_max_bytes=200_000, retries=2, retry_delay=0)',
+        f'XLikedTweetsOperator(task_id="t", user_id="{sandbox.user_id}", xcom_max_bytes=200_000, retries=2, '
+        "retry_delay=0)",
     )
     assert result.state == "failed"
-    assert sandbox.admin.request_counts()["by_endpoint"]["liking_users"] == 1  # not 12, and not retried
+    assert sandbox.admin.request_counts()["by_endpoint"]["liked_tweets"] == 1  # not 12, and not retried
     out = capfd.readouterr()
     text = out.out + out.err
     assert "XComTooLargeError" in text
@@ -121,7 +141,7 @@ def test_progress_is_logged_for_the_first_and_last_page_and_every_few_seconds_be
     from airflow_provider_xlikes import progress
 
     monkeypatch.setattr(progress, "PROGRESS_LOG_SECONDS", log_seconds)
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True)
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True, liking_users_cap=None)  # 4 pages
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", lookup_total=False)')
     assert result.state == "success", result.states()
@@ -137,7 +157,7 @@ def test_a_listing_stopped_before_its_end_logs_its_last_page(
     from airflow_provider_xlikes import progress
 
     monkeypatch.setattr(progress, "PROGRESS_LOG_SECONDS", 3600.0)
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True)
+    sandbox = x_sandbox_factory(post_likes=[f"{POST}:350"], clean=True, liking_users_cap=None)  # 3 pages
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("bearer"))
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", lookup_total=False, max_records=250)')
     assert result.state == "success", result.states()

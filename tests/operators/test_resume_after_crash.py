@@ -118,7 +118,9 @@ class KillableDag:
 
 @pytest.fixture
 def killable(x_sandbox_factory: Any, airflow_db: None, tmp_path: Path) -> KillableDag:
-    sandbox = x_sandbox_factory(post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"])
+    sandbox = x_sandbox_factory(
+        post_likes=[f"{POST}:2000"], clean=True, faults=["slow,count=0,delay=0.3"], liking_users_cap=None
+    )  # 20 pages: past the 100 likers X lists
     return KillableDag(sandbox, tmp_path / "out")
 
 

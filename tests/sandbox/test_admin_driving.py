@@ -25,7 +25,7 @@ def test_added_likers_head_the_listing_newest_first(x_sandbox, client):
     assert x_sandbox.admin.world()["featured_posts"][2]["likers"] == 12
 
 
-@pytest.mark.x_sandbox(clean=True)  # exact pages
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, all 1,000 likers (X lists 100)
 def test_removed_likers_leave_both_listings(x_sandbox, client, user_client):
     post = featured(x_sandbox, 1000)
     likers = x_sandbox.admin.likers(post)
@@ -53,6 +53,7 @@ def test_admin_changes_stay_visible_when_api_mutations_are_not(x_sandbox, user_c
     assert len(x_sandbox.admin.likers(post)) == 7
 
 
+@pytest.mark.x_sandbox(liking_users_cap=None)  # pages past the 100 likers X lists
 def test_likes_added_while_a_client_pages(x_sandbox, client):
     post = featured(x_sandbox, 333)
     first = client.liking_users(post, max_results=100).json()

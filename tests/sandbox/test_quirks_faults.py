@@ -11,7 +11,7 @@ from sandbox_helpers import Client, featured
 
 
 def test_short_pages_still_deliver_everything(x_sandbox, client):
-    x_sandbox.admin.set_quirks(clean=True, short_pages=True)
+    x_sandbox.admin.set_quirks(clean=True, short_pages=True, liking_users_cap=None)  # all 1,000 likers
     post = featured(x_sandbox, 1000)
     items, bodies = client.page_all(f"/2/tweets/{post}/liking_users", max_results=100)
     assert [u["id"] for u in items] == x_sandbox.admin.likers(post)
@@ -22,7 +22,7 @@ def test_short_pages_still_deliver_everything(x_sandbox, client):
 
 
 def test_empty_last_page_has_only_previous_token(x_sandbox, client):
-    x_sandbox.admin.set_quirks(clean=True, empty_last_page=True)
+    x_sandbox.admin.set_quirks(clean=True, empty_last_page=True, liking_users_cap=None)  # all 333 likers
     post = featured(x_sandbox, 333)
     items, bodies = client.page_all(f"/2/tweets/{post}/liking_users", max_results=100)
     assert len(items) == 333 and len(bodies) == 5
@@ -32,7 +32,7 @@ def test_empty_last_page_has_only_previous_token(x_sandbox, client):
     assert "next_token" in bodies[-2]["meta"]
 
 
-@pytest.mark.x_sandbox(clean=True)  # exact pages
+@pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # exact pages, all 333 likers
 def test_clean_last_page_has_no_next_token(x_sandbox, client):
     _, bodies = client.page_all(f"/2/tweets/{featured(x_sandbox, 333)}/liking_users")
     assert len(bodies) == 4 and "next_token" not in bodies[-1]["meta"]

@@ -148,7 +148,9 @@ def test_in_thread_variant():
 
 @pytest.mark.slow
 def test_memory_is_flat_while_paging_a_million_likes(x_sandbox_factory):
-    sandbox = x_sandbox_factory(post_likes="1000000", rate_limits=False, clean=True)  # exact pages
+    sandbox = x_sandbox_factory(
+        post_likes="1000000", rate_limits=False, clean=True, liking_users_cap=None
+    )  # exact pages
     post = featured(sandbox, 1_000_000)
     proc = psutil.Process(sandbox.pid)
     session = requests.Session()

@@ -11,7 +11,7 @@ from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS
 from airflow_provider_xlikes.hooks.x import XHook
 from airflow_provider_xlikes.incremental import HEAD_SIZE, Head, IncrementalScan, Stop, new_records
 
-pytestmark = pytest.mark.x_sandbox(clean=True)
+pytestmark = pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # listings past the 100 likers X lists
 
 
 @pytest.fixture

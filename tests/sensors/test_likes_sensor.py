@@ -15,7 +15,7 @@ from helpers import featured
 from airflow_provider_xlikes import XLikesSensor, XValidationError
 from airflow_provider_xlikes.output import iter_records
 
-pytestmark = pytest.mark.x_sandbox(clean=True)
+pytestmark = pytest.mark.x_sandbox(clean=True, liking_users_cap=None)  # listings past the 100 likers X lists
 
 SOURCE = """
 import pendulum

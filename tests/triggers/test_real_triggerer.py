@@ -1,9 +1,9 @@
-"""The README's two DAGs on a real Airflow (scheduler, dag-processor, api-server, triggerer).
+"""The two DAGs of docs/sensor-and-events.md on a real Airflow (scheduler, dag-processor, api-server, triggerer).
 
 The deferrable sensor waits in the triggerer, the Asset watcher polls there; the sandbox's admin
 API adds likes once both have taken their baseline. The sensor's run returns exactly the new
 likers; the DAG scheduled on the Asset runs once and sees the event's payload. Only the polling
-interval differs from the README (1 s instead of 60 s).
+interval differs from the page (1 s instead of 60 s).
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from typing import Any
 import pytest
 
 POST = "1354143047324299264"
-README = Path(__file__).parents[2] / "README.md"
-SECTION = "## Waiting for likes: the sensor and the Asset watcher"
+PAGE = Path(__file__).parents[2] / "docs/sensor-and-events.md"
 
 
-def readme_dags() -> list[str]:
-    """The python blocks of the README's section, with a polling interval of 1 s."""
-    section = README.read_text(encoding="utf-8").split(SECTION, 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+def page_dags() -> list[str]:
+    """The python blocks of docs/sensor-and-events.md, with a polling interval of 1 s."""
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
     assert len(blocks) == 2, blocks
     return [block.replace("poke_interval=60", "poke_interval=1") for block in blocks]
 
@@ -43,7 +41,7 @@ def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
 ) -> None:
     sandbox = x_sandbox_factory(clean=True, window_seconds=10, post_likes=[f"{POST}:333"])
     cluster = airflow_cluster_factory(parallelism=2, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
-    sensor_dag, watcher_dag = readme_dags()
+    sensor_dag, watcher_dag = page_dags()
     cluster.write_dag("x_on_new_likes", watcher_dag)
     cluster.write_dag("x_wait_for_likes", sensor_dag)
     for dag_id in ("x_on_new_likes", "x_wait_for_likes"):
