@@ -1,11 +1,12 @@
-"""A backfill of a user's liked posts that stops at ``max_records``: its cost is bounded up front.
+"""A backfill of a user's liked posts kept within a cost budget.
 
-X bills reads per resource returned (a post read: $0.005 in 2026, see the docs on cost and limits),
-so ``max_records`` caps what one run can cost: at most ``MAX_RECORDS`` posts, read in
-``MAX_RECORDS / 100`` requests, never one more. The task defers while a rate-limit window resets
-and resumes where it stopped; the manifest says whether the listing was read to its end
-(``complete``). Liked posts are listed for the authenticated user only: the connection needs user
-context (``oauth2_user`` or ``oauth1_user``).
+X bills reads per resource returned (a post read: $0.005 in 2026, the user's own likes as owned
+reads: $0.001; see docs/cost-and-limits.md). ``max_cost_usd`` stops the listing before the request
+whose page could cross ``MAX_COST_USD``; with ``on_budget_exhausted="commit"`` what was read is
+committed and the manifest says it is partial and why. ``max_records`` bounds the run as well. The
+task defers while a rate-limit window resets and resumes where it stopped. Liked posts are listed
+for the authenticated user only: the connection needs user context (``oauth2_user`` or
+``oauth1_user``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from airflow.sdk import DAG, task
 from airflow_provider_xlikes import XHook, XLikedTweetsOperator
 
 OUTPUT = os.environ.get("XLIKES_EXAMPLES_OUTPUT", "file:///tmp/xlikes-examples")
-MAX_RECORDS = 1_000  # at $0.005 a post: at most $5 for one run
+MAX_COST_USD = 0.50  # about 500 of one's own liked posts at $0.001
+MAX_RECORDS = 1_000
 
 with DAG(
     dag_id="xlikes_example_backfill_within_budget",
@@ -39,12 +41,20 @@ with DAG(
         user_id=me(),
         tweet_fields=["created_at", "author_id"],
         max_records=MAX_RECORDS,
+        max_cost_usd=MAX_COST_USD,
+        on_budget_exhausted="commit",
         deferrable=True,
         output_path=f"{OUTPUT}/backfill",
     )
 
     @task
     def report(manifest: dict[str, Any]) -> dict[str, Any]:
-        return {"posts": manifest["record_count"], "requests": manifest["pages"], "complete": manifest["complete"]}
+        return {
+            "posts": manifest["record_count"],
+            "requests": manifest["pages"],
+            "complete": manifest["complete"],
+            "estimated_cost_usd": manifest["cost"]["estimated_cost_usd"],
+            "stopped_by": (manifest.get("partial") or {}).get("reason"),
+        }
 
     report(backfill.output)

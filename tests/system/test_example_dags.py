@@ -116,17 +116,20 @@ def test_the_asset_scheduled_dag_collects_the_likers_when_run_by_hand(bearer: An
     assert manifest["record_count"] > 0 and set(_ids(manifest)) <= set(bearer.admin.likers(QUICKSTART_POST))
 
 
-def test_the_backfill_stops_at_max_records(x_sandbox_factory: Any, example_dag: Any, monkeypatch: Any) -> None:
-    sandbox = x_sandbox_factory(me_likes=1_500)  # more liked posts than MAX_RECORDS (1,000)
+def test_the_backfill_stops_within_its_cost_budget(x_sandbox_factory: Any, example_dag: Any, monkeypatch: Any) -> None:
+    sandbox = x_sandbox_factory(me_likes=1_500)  # more liked posts than $0.50 of owned reads buys
     monkeypatch.setenv("AIRFLOW_CONN_X_DEFAULT", sandbox.conn_json("oauth2_user"))
     result = example_dag("xlikes_example_backfill_within_budget").run()
     assert result.state == "success", result.states()
     manifest = result.xcom("backfill")
-    assert _ids(manifest) == sandbox.admin.liked(sandbox.user_id)[:1_000]
-    assert result.xcom("report") == {"posts": 1_000, "requests": manifest["pages"], "complete": False}
-    # 1,000 records at most 100 a page: 10 requests if every page was full; the sandbox's short
-    # pages (as X's) may add a few, but never a request past the 1,000th record
-    assert sandbox.admin.total_requests("liked_tweets") == manifest["pages"] >= 10
+    report = result.xcom("report")
+    posts = report["posts"]
+    assert _ids(manifest) == sandbox.admin.liked(sandbox.user_id)[:posts]  # the newest, none twice
+    assert report["complete"] is False and report["stopped_by"] == "max_cost_usd"
+    assert 0 < report["estimated_cost_usd"] <= 0.50
+    assert manifest["partial"]["reason"] == "max_cost_usd"
+    # never a page request past the budget: each request read a page that is in the output
+    assert sandbox.admin.total_requests("liked_tweets") == manifest["pages"] == report["requests"]
 
 
 def test_like_and_unlike_from_the_default_file_and_from_another(
