@@ -55,7 +55,7 @@ def row(result: ManyHostsResult, index: int) -> dict[str, Any]:
         "invalid_grant": result.invalid_grants,
         "revoked families": len(result.revoked_families),
         "run s": round(result.wall_seconds, 1),
-        "ceiling use": f"{result.ceiling_use():.0%}",
+        "ceiling use": result.ceiling_use(),
         "cluster start s": round(result.cluster_start_seconds, 1),
     }
 

@@ -35,6 +35,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from airflow_provider_xlikes.testing.cluster import AirflowCluster
 from airflow_provider_xlikes.testing.services import PostgresServer, RedisServer
 
@@ -109,6 +111,9 @@ class CeleryCluster(AirflowCluster):
                 f"AIRFLOW_CONN_{STATE_CONN_ID.upper()}": self.postgres.uri(STATE_DATABASE),
             }
         )
+        # one Fernet key for every host, as a real deployment needs: each worker has an AIRFLOW_HOME
+        # of its own, where Airflow would otherwise write a key of its own into its airflow.cfg
+        self.env.setdefault("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
 
     @property
     def state_store_url(self) -> str:

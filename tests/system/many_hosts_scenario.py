@@ -81,9 +81,10 @@ class ManyHostsResult:
         ``min(60 s, lifetime / 10)`` of it is left (the hook's margin), never before."""
         return int(self.token_seconds / (self.token_lifetime - min(60.0, self.token_lifetime / 10)))
 
-    def ceiling_use(self) -> float:
+    def ceiling_use(self) -> str:
+        """Requests per full window over the limit (the first and last windows left out), as a share."""
         full = self.windows[1:-1]
-        return sum(w.requests for w in full) / (WINDOW_LIMIT * len(full)) if full else 1.0
+        return f"{sum(w.requests for w in full) / (WINDOW_LIMIT * len(full)):.0%}" if full else "n/a"
 
     def summary(self) -> str:
         return (
@@ -92,7 +93,7 @@ class ManyHostsResult:
             f" 429s {self.rejected} (per window: {[w.rejected for w in self.windows]}); requests {self.requests};"
             f" refreshes {self.refreshes} (at most {self.max_refreshes} in {self.token_seconds:.0f} s);"
             f" invalid_grant {self.invalid_grants}; revoked families {self.revoked_families};"
-            f" ceiling use {self.ceiling_use():.0%}; run {self.wall_seconds:.1f} s;"
+            f" ceiling use {self.ceiling_use()}; run {self.wall_seconds:.1f} s;"
             f" cluster start {self.cluster_start_seconds:.1f} s"
         )
 
