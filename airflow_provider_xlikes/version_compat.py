@@ -4,7 +4,8 @@ Supported: Airflow 3.1 and later (``apache-airflow>=3.1`` in pyproject; docs/air
 says why 3.0 is not). CI runs the whole suite on the newest release and the demo,
 the hook, operator and compatibility tests on each older one (``scripts/test_older_airflow.sh``).
 
-- ``AirflowFailException`` is in ``airflow.sdk.exceptions`` from 3.2 on, in ``airflow.exceptions`` before.
+- ``AirflowFailException``, ``AirflowSkipException`` and ``AirflowSensorTimeout`` are in
+  ``airflow.sdk.exceptions`` from 3.2 on, in ``airflow.exceptions`` before.
 - ``airflow.sdk.conf`` exists from 3.2 on (:func:`airflow_conf`).
 - The connection form: from 3.2 on Airflow reads ``conn-fields`` / ``ui-field-behaviour`` from the
   provider info; 3.1 calls the hook's ``get_connection_form_widgets`` / ``get_ui_field_behaviour``,
@@ -24,10 +25,14 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-try:  # Task SDK location (3.2+); Airflow 3.1 keeps it in airflow.exceptions
-    from airflow.sdk.exceptions import AirflowFailException
+try:  # Task SDK location (3.2+); Airflow 3.1 keeps them in airflow.exceptions
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 except ImportError:  # pragma: no cover - older releases
-    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -130,6 +135,8 @@ __all__ = [
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "AirflowFailException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
     "airflow_conf",
     "connection_form_widgets",
     "storage_conn_id",

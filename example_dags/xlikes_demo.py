@@ -13,7 +13,11 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, task
-from airflow.sdk.exceptions import AirflowSkipException
+
+try:
+    from airflow.sdk.exceptions import AirflowSkipException
+except ImportError:  # Airflow 3.1 keeps it in airflow.exceptions
+    from airflow.exceptions import AirflowSkipException  # type: ignore[no-redef,attr-defined,unused-ignore]
 
 from airflow_provider_xlikes.hooks.x import XHook
 from airflow_provider_xlikes.operators.likes import (

@@ -42,7 +42,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
-from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_xlikes import state
 from airflow_provider_xlikes.exceptions import XRateLimitWait, XValidationError
@@ -76,7 +75,7 @@ from airflow_provider_xlikes.triggers.new_likes import (
     validate_condition,
 )
 from airflow_provider_xlikes.validation import validate_max_results, validate_names, validate_positive
-from airflow_provider_xlikes.version_compat import AirflowFailException
+from airflow_provider_xlikes.version_compat import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

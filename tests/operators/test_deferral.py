@@ -9,6 +9,8 @@ reaches its limit, and the run would not defer where the assertions expect).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ def _run(run_dag: Any, body: str) -> Any:
 
 
 def test_a_deferrable_listing_to_xcom_defers_and_loses_nothing(
-    windows: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
+    windows: Any, run_dag: Any, capfd: pytest.CaptureFixture[str], api_log: list[str]
 ) -> None:
     before = _trigger_classes().count("airflow_provider_xlikes.triggers.likes.XResumeAtTrigger")
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", deferrable=True, defer_after=0)')
@@ -60,13 +62,33 @@ def test_a_deferrable_listing_to_xcom_defers_and_loses_nothing(
     assert counts["by_endpoint"]["liking_users"] == 80  # one request per page, none repeated
     assert counts["by_status"].get("429", 0) == 0  # the window was waited for, not hit
     assert _trigger_classes().count("airflow_provider_xlikes.triggers.likes.XResumeAtTrigger") == before + 1
-    _assert_progress_over_the_whole_listing(capfd)
+    _assert_progress_over_the_whole_listing(capfd, api_log)
 
 
-def _assert_progress_over_the_whole_listing(capfd: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def api_log() -> Iterator[list[str]]:
+    """The messages of the provider's HTTP logger (``airflow_provider_xlikes.api``: the rate-limit
+    waits), caught at the logger itself: where Airflow's logging config sends them differs between
+    releases (3.1 writes them to the stream it was configured with, not to this test's stderr)."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Collect(level=logging.INFO)
+    logger = logging.getLogger("airflow_provider_xlikes.api")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _assert_progress_over_the_whole_listing(capfd: pytest.CaptureFixture[str], api_log: list[str]) -> None:
     """After the resume, pages are counted over the whole listing; the wait that deferred says so."""
     out = capfd.readouterr()
-    text = out.out + out.err
+    text = out.out + out.err + "\n".join(api_log)
     assert text.count("page 1: ") == 1
     assert "page 76: 7,600 of " in text  # the expected total: X's 100-liker cap, lifted here
     assert "page 80: 8,000 of " in text
@@ -75,7 +97,7 @@ def _assert_progress_over_the_whole_listing(capfd: pytest.CaptureFixture[str]) -
 
 
 def test_a_deferrable_listing_to_files_commits_before_deferring_and_resumes(
-    windows: Any, run_dag: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    windows: Any, run_dag: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str], api_log: list[str]
 ) -> None:
     out = (tmp_path / "likers").as_uri()
     result = _run(
@@ -92,17 +114,15 @@ def test_a_deferrable_listing_to_files_commits_before_deferring_and_resumes(
     assert [p["records"] for p in manifest["parts"]] == [1000] * 7 + [500, 500]
     assert windows.admin.request_counts()["by_status"].get("429", 0) == 0
     assert windows.admin.total_requests("liking_users") == 80
-    _assert_progress_over_the_whole_listing(capfd)
+    _assert_progress_over_the_whole_listing(capfd, api_log)
 
 
-def test_without_deferral_the_wait_is_slept_through(
-    windows: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_without_deferral_the_wait_is_slept_through(windows: Any, run_dag: Any, api_log: list[str]) -> None:
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", deferrable=False)')
     assert result.state == "success", result.states()
     assert len(result.xcom("t")) == 8000
-    out = capfd.readouterr()
-    assert "Rate limit: waiting " in out.out + out.err and "deferring" not in out.out + out.err
+    text = "\n".join(api_log)
+    assert "Rate limit: waiting " in text and "deferring" not in text
     assert windows.admin.request_counts()["by_status"].get("429", 0) == 0
 
 
