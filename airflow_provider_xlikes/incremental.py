@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_MAX_PAGES",
     "HEAD_SIZE",
     "HEAD_VARIABLE_PREFIX",
+    "AssetHeadStore",
     "Head",
     "HeadStore",
     "IncrementalScan",
@@ -450,3 +451,23 @@ class VariableHeadStore:
             from airflow.models.variable import Variable as DbVariable
 
             DbVariable.delete(self.prefix + key)
+
+
+class AssetHeadStore:
+    """A :class:`~airflow_provider_xlikes.incremental.HeadStore` on an asset's state store accessor
+    (``context["asset_state_store"][asset]``, Airflow 3.3+)."""
+
+    def __init__(self, accessor: Any) -> None:
+        self.accessor = accessor
+
+    def __repr__(self) -> str:
+        return f"<AssetHeadStore {self.accessor!r}>"
+
+    def load(self, key: str) -> Any:
+        return self.accessor.get(key)
+
+    def save(self, key: str, value: Any) -> None:
+        self.accessor.set(key, value)
+
+    def delete(self, key: str) -> None:
+        self.accessor.delete(key)

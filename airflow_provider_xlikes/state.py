@@ -260,12 +260,10 @@ def listing_head_store(
 ) -> tuple[HeadStore, str]:
     """Where an incremental listing's head is kept, and its key: the output asset's state store
     (3.3+, shared by every DAG writing that asset), else a Variable per DAG, task and listing."""
-    from airflow_provider_xlikes.incremental import VariableHeadStore, head_key
+    from airflow_provider_xlikes.incremental import AssetHeadStore, VariableHeadStore, head_key
 
     stores = context.get("asset_state_store")
     if asset is not None and stores is not None:
-        from airflow_provider_xlikes.operators.incremental import AssetHeadStore
-
         return AssetHeadStore(stores[asset]), "xlikes_head__" + head_key(*listing)
     return VariableHeadStore(), head_key(dag_id, task_id, *listing)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -166,8 +167,6 @@ _DATABASES_LOCK = threading.Lock()
 
 def state_database(conn_id: str) -> PostgresStateDatabase:
     """This process's :class:`PostgresStateDatabase` of ``conn_id``."""
-    import os
-
     with _DATABASES_LOCK:
         key = (os.getpid(), conn_id)
         database = _DATABASES.get(key)

@@ -25,30 +25,10 @@ from airflow_provider_xlikes.endpoints import Endpoint
 from airflow_provider_xlikes.incremental import Head, HeadStore, IncrementalScan, ScanResult
 from airflow_provider_xlikes.pages import Page
 
-__all__ = ["AssetHeadStore", "IncrementalListing"]
+__all__ = ["IncrementalListing"]
 
 #: the key of a head in its store's JSON value
 HEAD_FIELD = "head"
-
-
-class AssetHeadStore:
-    """A :class:`~airflow_provider_xlikes.incremental.HeadStore` on an asset's state store accessor
-    (``context["asset_state_store"][asset]``, Airflow 3.3+)."""
-
-    def __init__(self, accessor: Any) -> None:
-        self.accessor = accessor
-
-    def __repr__(self) -> str:
-        return f"<AssetHeadStore {self.accessor!r}>"
-
-    def load(self, key: str) -> Any:
-        return self.accessor.get(key)
-
-    def save(self, key: str, value: Any) -> None:
-        self.accessor.set(key, value)
-
-    def delete(self, key: str) -> None:
-        self.accessor.delete(key)
 
 
 @dataclass
