@@ -3,13 +3,23 @@
 # per release (.venv-airflow-X.Y) from its constraints file (constraints/airflow-X.Y.Z-pyP.txt),
 # `airflow providers list` showing the provider, then the demo (tests/test_demo.py runs
 # scripts/run_demo.py, the demo's DAG against a fresh sandbox, and checks its output) and the
-# hook, operator and compatibility tests. scripts/test.sh runs it after the whole suite on the
-# newest release; XLIKES_OLDER_AIRFLOW=0 skips it there (never with CI=true).
-# Usage: scripts/test_older_airflow.sh [X.Y.Z ...]   (default: every release in constraints/)
+# hook, operator and compatibility tests. scripts/test.sh prepares the venvs while the whole suite
+# runs on the newest release, then runs the releases' tests side by side (their output is printed
+# release by release once all have finished); XLIKES_OLDER_AIRFLOW=0 skips this there (never with
+# CI=true).
+# Usage: scripts/test_older_airflow.sh [--prepare | --run] [X.Y.Z ...]
+#   (default: both phases, every release in constraints/; --prepare: the venvs and the
+#   `providers list` check only; --run: the tests only, on venvs already prepared)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 PYVER="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+
+PHASES=(prepare run)
+case "${1:-}" in
+  --prepare) PHASES=(prepare); shift ;;
+  --run) PHASES=(run); shift ;;
+esac
 
 if [ "$#" -gt 0 ]; then
   VERSIONS=("$@")
@@ -43,53 +53,78 @@ print("\n".join(r for r in extra if re.split(r"[\[<>=!~ ]", r, maxsplit=1)[0] no
 EOF
 )
 
-for version in "${VERSIONS[@]}"; do
+prepare() {
+  local version="$1" constraints venv stamp installed home listed
   constraints="constraints/airflow-$version-py$PYVER.txt"
   venv=".venv-airflow-${version%.*}"
-  echo "== Airflow $version ($venv from $constraints)"
+  echo "== Airflow $version: $venv from $constraints"
   stamp="$(sha256sum "$constraints" | cut -c1-16)"
   if [ "$(cat "$venv/.xlikes-constraints" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$venv"
-    "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install -qq --disable-pip-version-check --upgrade pip
+    "$PYTHON" -m venv "$venv" || return 1
+    "$venv/bin/python" -m pip install -qq --disable-pip-version-check --upgrade pip || return 1
   fi
-  # -qq: errors only; every version is pinned, so pip does not backtrack
+  # -qq: errors only; every version is pinned, so pip does not backtrack. (Each failure returns
+  # by hand: the caller's `||` switches `set -e` off inside this function.)
   "$venv/bin/python" -m pip install -qq --disable-pip-version-check -c "$constraints" \
-    -e . "apache-airflow==$version" "${TEST_REQUIREMENTS[@]}"
+    -e . "apache-airflow==$version" "${TEST_REQUIREMENTS[@]}" || return 1
   echo "$stamp" >"$venv/.xlikes-constraints"
   installed="$("$venv/bin/python" -c 'import airflow; print(airflow.__version__)' 2>/dev/null)"
   if [ "$installed" != "$version" ]; then
     echo "$venv has Airflow $installed, not $version" >&2
-    exit 1
+    return 1
   fi
-
   home="$(mktemp -d)"
-  trap 'rm -rf "$home"' EXIT
   listed="$(AIRFLOW_HOME="$home" AIRFLOW__CORE__LOAD_EXAMPLES=False "$venv/bin/airflow" providers list 2>/dev/null)"
+  rm -rf "$home"
   if ! grep -q "^airflow-provider-xlikes " <<<"$listed"; then
     echo "Airflow $version: airflow providers list does not show airflow-provider-xlikes" >&2
-    exit 1
+    return 1
   fi
   echo "airflow providers list: $(grep "^airflow-provider-xlikes " <<<"$listed" | tr -s ' ')"
-  rm -rf "$home"
-  trap - EXIT
+}
 
-  # The oldest release runs every one of these tests. The slow ones (a real scheduler and triggerer,
-  # tasks killed and retried) run on it only: what they exercise differs before 3.3 in the same way
-  # on every older release (no task_state_store), and CI stays well under 20 minutes.
-  # XLIKES_OLDER_AIRFLOW_ALL=1 runs them on each release.
-  selection=()
+# The oldest release runs every one of these tests. The slow ones (a real scheduler and triggerer,
+# tasks killed and retried) run on it only: what they exercise differs before 3.3 in the same way
+# on every older release (no task_state_store). XLIKES_OLDER_AIRFLOW_ALL=1 runs them on each release.
+run_tests() {
+  local version="$1" venv selection=()
+  venv=".venv-airflow-${version%.*}"
+  echo "== Airflow $version ($venv)"
   if [ "$version" != "$OLDEST" ] && [ "${XLIKES_OLDER_AIRFLOW_ALL:-0}" != "1" ]; then
     selection=(-m "not slow")
     echo "(slow tests: on Airflow $OLDEST only)"
   fi
-  # a failing release does not stop the next one from running and reporting
-  if ! "$venv/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "${selection[@]}" \
-    tests/test_demo.py tests/hooks tests/operators tests/compat; then
-    FAILED+=("$version")
-  fi
-done
+  # exec: the PID the caller keeps is pytest's own
+  exec "$venv/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "${selection[@]}" \
+    tests/test_demo.py tests/hooks tests/operators tests/compat
+}
+
+if [[ " ${PHASES[*]} " == *" prepare "* ]]; then
+  for version in "${VERSIONS[@]}"; do
+    prepare "$version" || FAILED+=("$version (install)")
+  done
+fi
+if [[ " ${PHASES[*]} " == *" run "* ]]; then
+  # the releases side by side (most of these tests wait on real processes and servers, not on the
+  # CPU); each one's output is kept apart and printed in order, and a failing release does not stop
+  # the others from running and reporting
+  logs="$(mktemp -d)"
+  pids=()
+  # each release's pytest stopped by its PID when this script ends early (interrupted)
+  trap 'kill -- "${pids[@]}" 2>/dev/null; rm -rf "$logs"' EXIT
+  for version in "${VERSIONS[@]}"; do
+    run_tests "$version" >"$logs/$version.log" 2>&1 &
+    pids+=("$!")
+  done
+  for i in "${!VERSIONS[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      FAILED+=("${VERSIONS[$i]}")
+    fi
+    cat "$logs/${VERSIONS[$i]}.log"
+  done
+fi
 if [ "${#FAILED[@]}" -gt 0 ]; then
-  echo "== older Airflow releases: tests failed on ${FAILED[*]}" >&2
+  echo "== older Airflow releases: failed on ${FAILED[*]}" >&2
   exit 1
 fi

@@ -99,7 +99,9 @@ def test_another_users_empty_likes_are_flagged_not_silent(x_sandbox, connect, lo
 
 # ----------------------------------------------------------------------------------- rate limits
 def test_exhausted_window_is_waited_out_instead_of_provoking_a_429(x_sandbox_factory, connect, waiter) -> None:
-    sandbox = x_sandbox_factory(window_seconds=2, liking_users_cap=None)  # 100 pages of 10: past X's 100 likers
+    # 100 pages of 10 (past X's 100 likers); a window long enough that a loaded machine sends its 75
+    # requests before it resets (the waiter records the wait and sleeps through it)
+    sandbox = x_sandbox_factory(window_seconds=10, liking_users_cap=None)
     hook = connect(sandbox)
     post = featured(sandbox, 1000)
     ids = [u["id"] for page in hook.iter_liking_users(post, max_results=10) for u in page.data]  # 100 pages > 75
@@ -107,7 +109,7 @@ def test_exhausted_window_is_waited_out_instead_of_provoking_a_429(x_sandbox_fac
     counts = sandbox.admin.request_counts()
     assert counts["by_status"].get("429", 0) == 0
     assert [reason for _, _, reason in waiter.waits] == ["rate-limit window exhausted"]
-    assert 0 < waiter.waits[0][0] <= 3.5  # reset is whole epoch seconds
+    assert 0 < waiter.waits[0][0] <= 11.5  # reset is whole epoch seconds
 
 
 @pytest.mark.parametrize("headers", [True, False])
@@ -364,7 +366,9 @@ def test_a_deferring_waiter_stops_at_a_cursor_and_another_hook_resumes_without_l
     from airflow_provider_xlikes import DeferringWaiter
     from airflow_provider_xlikes.exceptions import XRateLimitWait
 
-    sandbox = x_sandbox_factory(window_seconds=2, clean=True, liking_users_cap=None)  # exact: 75 requests, 750 records
+    # exact pages: the window's 75 requests give 750 records; a window long enough that a loaded
+    # machine sends them all before it resets
+    sandbox = x_sandbox_factory(window_seconds=15, clean=True, liking_users_cap=None)
     post = featured(sandbox, 1000)
     hook = connect(sandbox)
     hook.client.waiter = DeferringWaiter(max_sleep=0.0)

@@ -342,21 +342,25 @@ def test_rate_limit_window_boundary(x_sandbox_factory):
 def test_likes_have_15_minute_and_24_hour_limits(x_sandbox_factory, daily_headers):
     """No recording shows ``x-user-limit-24hour-*``: by default only a 429 whose 15-minute window
     still has room tells that the day's 1,000 likes are spent; the headers are a switch."""
-    sandbox = x_sandbox_factory(window_seconds=0.05, daily_limit_headers=daily_headers)  # 24 h window: 4.8 s
+    # the sandbox's clock steps over each spent 15-minute window (no real time: a loaded machine
+    # cannot make the day's window end before its 1,000 likes are sent)
+    window = 30.0
+    sandbox = x_sandbox_factory(window_seconds=window, daily_limit_headers=daily_headers)  # 24 h: 48 min
     client = Client(sandbox, "oauth2_user")
     me, post = sandbox.user_id, featured(sandbox, 7)
-    ok = 0
-    deadline = time.time() + 4.0
-    while time.time() < deadline:
+    ok = windows = 0
+    for _ in range(1100):
         r = client.request("POST", f"/2/users/{me}/likes", json={"tweet_id": post})
         assert ("x-user-limit-24hour-limit" in r.headers) == daily_headers
         if r.status_code == 429:
             if r.headers["x-rate-limit-remaining"] != "0":  # not the 15-minute window: the day's
                 break
-            time.sleep(0.01)
+            sandbox.admin.advance_clock(window)
+            windows += 1
             continue
         assert r.status_code == 200
         ok += 1
+    assert windows == 20  # 50 likes per 15-minute window, the last one spent with the day
     assert ok == 1000
     assert r.status_code == 429 and r.json()["title"] == "Too Many Requests"
     if daily_headers:
