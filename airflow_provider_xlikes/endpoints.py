@@ -331,5 +331,3 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 #: every endpoint by its label (``GET /2/tweets/:id/liking_users``), as errors and logs name it
 BY_LABEL: dict[str, Endpoint] = {e.label: e for e in ENDPOINTS.values()}
-#: the two listings by name
-LISTINGS: dict[str, Endpoint] = {e.name: e for e in (LIKING_USERS, LIKED_TWEETS)}

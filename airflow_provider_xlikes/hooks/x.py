@@ -43,6 +43,7 @@ from airflow_provider_xlikes.hooks._auth import (
 )
 from airflow_provider_xlikes.hooks.budget import BudgetStore, SharedBudget, budget_fingerprint
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
+from airflow_provider_xlikes.hooks.connection_form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_xlikes.hooks.token_store import TokenStore
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.pricing import DEFAULT_PRICES, PRICES_EXTRA, CostMeter, PriceTable, prices_from_extra
@@ -57,7 +58,6 @@ from airflow_provider_xlikes.validation import (
     validate_max_results,
     validate_names,
 )
-from airflow_provider_xlikes.version_compat import connection_form_widgets, ui_field_behaviour
 
 AUTH_TYPES = ("bearer", "oauth2_user", "oauth1_user")
 SECRET_EXTRAS = tuple(key for key, spec in CONN_FIELDS.items() if spec["schema"].get("format") == "password")
