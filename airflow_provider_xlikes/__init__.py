@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from airflow_provider_xlikes._version import __version__
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
         ("TokenStore", "OAuth2Tokens", "VariableTokenStore", "FileTokenStore"),
         "airflow_provider_xlikes.hooks.token_store",
     ),
-    "XHook": "airflow_provider_xlikes.hooks.x",
+    **dict.fromkeys(("XHook", "ListingOptions"), "airflow_provider_xlikes.hooks.x"),
     **dict.fromkeys(
         ("OutputWriter", "read_manifest", "find_manifests", "iter_records", "iter_errors", "iter_includes"),
         "airflow_provider_xlikes.output",
@@ -116,7 +116,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from airflow_provider_xlikes.hooks.client import HttpRetryPolicy, XApiClient
     from airflow_provider_xlikes.hooks.token_store import FileTokenStore, OAuth2Tokens, TokenStore, VariableTokenStore
-    from airflow_provider_xlikes.hooks.x import XHook
+    from airflow_provider_xlikes.hooks.x import ListingOptions, XHook
     from airflow_provider_xlikes.operators.likes import (
         BaseXOperator,
         XLikedTweetsOperator,

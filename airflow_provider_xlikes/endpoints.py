@@ -140,6 +140,17 @@ class RateLimitRule:
 
 
 @dataclass(frozen=True)
+class CountLookup:
+    """Where a listing's expected size is read before paging: ``public_metrics.<metric>`` of the
+    object that ``endpoint`` returns for the listing's id, asked for with the ``argument`` field
+    list (a post's ``like_count`` for its liking users)."""
+
+    endpoint: Endpoint
+    argument: str
+    metric: str = "like_count"
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One X API endpoint, as documented.
 
@@ -161,6 +172,10 @@ class Endpoint:
     :param enterprise_only: only Enterprise apps may call it (like and unlike since 2026-04-20:
         "removed from all self-serve tiers"); a self-serve app gets 403 ``client-forbidden``.
     :param user_context: whether user-context auth is accepted (``/2/usage/tweets``: bearer only).
+    :param count_lookup: where a listing's expected size is read (progress, cost estimates, the
+        XCom-room check); ``None``: the listing has no count to expect.
+    :param private_to_owner: the listing is visible to its owner only (likes are private on X since
+        2024): an empty first page for another id is logged as such, not returned silently.
     """
 
     name: str
@@ -178,6 +193,8 @@ class Endpoint:
     listing_cap: int | None = None
     enterprise_only: bool = False
     user_context: bool = True
+    count_lookup: CountLookup | None = None
+    private_to_owner: bool = False
 
     @property
     def label(self) -> str:
@@ -225,6 +242,31 @@ _WRITE = ("tweet.read", "users.read", "like.write")
 _WINDOW_75 = (RateLimitRule(75, WINDOW_SECONDS),)
 _WRITES = (RateLimitRule(50, WINDOW_SECONDS), RateLimitRule(1000, DAY_SECONDS))
 
+#: the count lookups (``public_metrics.like_count``), for progress
+POST_LOOKUP = Endpoint(
+    name="post_lookup",
+    method="GET",
+    path="/2/tweets/{id}",
+    id_argument="tweet_id",
+    records="tweets",
+    lists=TWEET_LISTS,
+    scopes=("tweet.read", "users.read"),
+    app_only=True,
+    spec_allows_app_only=True,
+    limits=(RateLimitRule(900, WINDOW_SECONDS),),
+)
+USER_LOOKUP = Endpoint(
+    name="user_lookup",
+    method="GET",
+    path="/2/users/{id}",
+    id_argument="user_id",
+    records="users",
+    lists=USER_LISTS,
+    scopes=("tweet.read", "users.read"),
+    app_only=True,
+    spec_allows_app_only=True,
+    limits=(RateLimitRule(900, WINDOW_SECONDS),),
+)
 LIKING_USERS = Endpoint(
     name="liking_users",
     method="GET",
@@ -238,6 +280,7 @@ LIKING_USERS = Endpoint(
     app_only=True,
     limits=_WINDOW_75,
     listing_cap=LIKING_USERS_CAP,
+    count_lookup=CountLookup(POST_LOOKUP, "tweet_fields"),
 )
 LIKED_TWEETS = Endpoint(
     name="liked_tweets",
@@ -251,6 +294,8 @@ LIKED_TWEETS = Endpoint(
     scopes=_READ,
     app_only=True,
     limits=_WINDOW_75,
+    count_lookup=CountLookup(USER_LOOKUP, "user_fields"),
+    private_to_owner=True,
 )
 LIKE = Endpoint(
     name="likes_create",
@@ -279,31 +324,6 @@ USERS_ME = Endpoint(
     scopes=("tweet.read", "users.read"),
     limits=_WINDOW_75,
 )
-#: the count lookups (``public_metrics.like_count``), for progress
-POST_LOOKUP = Endpoint(
-    name="post_lookup",
-    method="GET",
-    path="/2/tweets/{id}",
-    id_argument="tweet_id",
-    records="tweets",
-    lists=TWEET_LISTS,
-    scopes=("tweet.read", "users.read"),
-    app_only=True,
-    spec_allows_app_only=True,
-    limits=(RateLimitRule(900, WINDOW_SECONDS),),
-)
-USER_LOOKUP = Endpoint(
-    name="user_lookup",
-    method="GET",
-    path="/2/users/{id}",
-    id_argument="user_id",
-    records="users",
-    lists=USER_LISTS,
-    scopes=("tweet.read", "users.read"),
-    app_only=True,
-    spec_allows_app_only=True,
-    limits=(RateLimitRule(900, WINDOW_SECONDS),),
-)
 #: the billing cycle's Post consumption (``days``, ``usage.fields``); app-only bearer tokens only
 USAGE_TWEETS = Endpoint(
     name="usage_tweets",
@@ -331,5 +351,3 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 #: every endpoint by its label (``GET /2/tweets/:id/liking_users``), as errors and logs name it
 BY_LABEL: dict[str, Endpoint] = {e.label: e for e in ENDPOINTS.values()}
-#: the two listings by name
-LISTINGS: dict[str, Endpoint] = {e.name: e for e in (LIKING_USERS, LIKED_TWEETS)}

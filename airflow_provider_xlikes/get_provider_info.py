@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_xlikes import __version__
+from airflow_provider_xlikes._version import __version__
 
 #: the connection id the hook, the operators and the sensor use unless told otherwise
 DEFAULT_CONN_ID = "x_default"

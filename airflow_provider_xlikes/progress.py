@@ -1,7 +1,7 @@
 """Progress of a listing a user can read: records so far of the expected total, the quota left in
 the window, and the time still to go at the rate limit.
 
-The expected total comes from one count lookup before paging (:data:`TOTAL_LOOKUPS`: a post's
+The expected total comes from one count lookup before paging (the endpoint table's ``count_lookup``: a post's
 ``public_metrics.like_count`` for its liking users, a user's for their liked posts), at most what X
 lists per id (``Endpoint.listing_cap``: 100 liking users per post). X's counts include likes the
 listings do not return (protected accounts, non-public posts), so the total is an upper estimate
@@ -15,31 +15,13 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS, POST_LOOKUP, USER_LOOKUP, Endpoint
 from airflow_provider_xlikes.pricing import CostMeter, format_usd
 from airflow_provider_xlikes.rate_limits import RateLimit
 
-__all__ = ["PROGRESS_LOG_SECONDS", "TOTAL_LOOKUPS", "ListingProgress", "TotalLookup", "format_duration"]
+__all__ = ["PROGRESS_LOG_SECONDS", "ListingProgress", "format_duration"]
 
 #: a listing's progress is logged at most once per this many seconds (its first and last page always)
 PROGRESS_LOG_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class TotalLookup:
-    """Where a listing's expected total is read: ``public_metrics.<metric>`` of the object that
-    ``endpoint`` returns for the listing's id, asked for with the ``argument`` field list."""
-
-    endpoint: Endpoint
-    argument: str
-    metric: str = "like_count"
-
-
-#: the count lookup of each listing, by listing name
-TOTAL_LOOKUPS: dict[str, TotalLookup] = {
-    LIKING_USERS.name: TotalLookup(POST_LOOKUP, "tweet_fields"),
-    LIKED_TWEETS.name: TotalLookup(USER_LOOKUP, "user_fields"),
-}
 
 
 def format_duration(seconds: float) -> str:

@@ -17,7 +17,7 @@ def test_the_package_metadata_and_the_provider_info_read_the_one_version() -> No
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")  # (tomllib is 3.11+; Python 3.10 is supported)
     assert re.search(r'^dynamic = \["version"\]$', pyproject, flags=re.M)
     assert not re.search(r"^version\s*=\s*[\"']", pyproject, flags=re.M)
-    assert re.search(r'^version = \{ attr = "airflow_provider_xlikes.__version__" \}$', pyproject, flags=re.M)
+    assert re.search(r'^version = \{ attr = "airflow_provider_xlikes._version.__version__" \}$', pyproject, flags=re.M)
     assert version("airflow-provider-xlikes") == __version__, "installed metadata is stale: bash scripts/setup.sh"
     assert get_provider_info()["versions"] == [__version__]
 
@@ -29,7 +29,7 @@ def test_no_other_module_writes_a_version() -> None:
         for p in package.rglob("*.py")
         if re.search(r"^__version__\s*=", p.read_text(encoding="utf-8"), flags=re.M)
     ]
-    assert writers == ["airflow_provider_xlikes/__init__.py"]
+    assert writers == ["airflow_provider_xlikes/_version.py"]
 
 
 def test_the_changelog_has_unreleased_on_top_then_the_current_version() -> None:

@@ -6,10 +6,11 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from airflow.sdk import BaseHook
+from typing_extensions import Unpack
 
 from airflow_provider_xlikes import state
 from airflow_provider_xlikes.endpoints import (
@@ -43,10 +44,10 @@ from airflow_provider_xlikes.hooks._auth import (
 )
 from airflow_provider_xlikes.hooks.budget import BudgetStore, SharedBudget, budget_fingerprint
 from airflow_provider_xlikes.hooks.client import DEFAULT_BASE_URL, ApiResponse, HttpRetryPolicy, XApiClient, XAuth
+from airflow_provider_xlikes.hooks.connection_form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_xlikes.hooks.token_store import TokenStore
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.pricing import DEFAULT_PRICES, PRICES_EXTRA, CostMeter, PriceTable, prices_from_extra
-from airflow_provider_xlikes.progress import TOTAL_LOOKUPS
 from airflow_provider_xlikes.rate_limits import RateLimitPolicy, Waiter, sleep_waiter
 from airflow_provider_xlikes.validation import (
     Names,
@@ -57,9 +58,26 @@ from airflow_provider_xlikes.validation import (
     validate_max_results,
     validate_names,
 )
-from airflow_provider_xlikes.version_compat import connection_form_widgets, ui_field_behaviour
 
 AUTH_TYPES = ("bearer", "oauth2_user", "oauth1_user")
+
+
+class ListingOptions(TypedDict, total=False):
+    """The keywords of :meth:`XHook.iter_listing` after the id: paging, and the field and expansion
+    lists (each endpoint takes those of its ``Endpoint.lists``; another is refused, naming it)."""
+
+    max_results: int
+    max_records: int | None
+    max_pages: int | None
+    pagination_token: str | None
+    user_fields: Names
+    tweet_fields: Names
+    media_fields: Names
+    poll_fields: Names
+    place_fields: Names
+    expansions: Names
+
+
 SECRET_EXTRAS = tuple(key for key, spec in CONN_FIELDS.items() if spec["schema"].get("format") == "password")
 #: extra keys of earlier releases, and what they are called now
 RENAMED_EXTRAS = {"token_store": "rotation_store"}
@@ -394,14 +412,16 @@ class XHook(BaseHook):
         pagination_token: str | None = None,
         **lists: Names,
     ) -> Iterator[Page]:
-        """Pages of a listing endpoint (``LIKING_USERS`` or ``LIKED_TWEETS``) for ``source_id``.
+        """Pages of a listing endpoint of the table (``LIKING_USERS``, ``LIKED_TWEETS``) for ``source_id``.
 
-        Arguments are validated now, before the first request; pages are fetched lazily.
+        ``lists``: the endpoint's field and expansion lists (``user_fields=[...]``; ``Endpoint.lists``
+        says which it takes). Arguments are validated now, before the first request; pages are
+        fetched lazily.
         """
         assert endpoint.id_argument is not None
         source = validate_id(endpoint.id_argument, source_id)
         query = self.build_query(endpoint, max_results=max_results, **lists)
-        on_page = self._warn_if_private(source) if endpoint is LIKED_TWEETS else None
+        on_page = self._warn_if_private(source) if endpoint.private_to_owner else None
         pages = self.client.paginate(
             endpoint,
             endpoint.url_path(source),
@@ -432,73 +452,27 @@ class XHook(BaseHook):
 
         return warn
 
-    def iter_liking_users(
-        self,
-        tweet_id: str | int,
-        *,
-        max_results: int = 100,
-        max_records: int | None = None,
-        max_pages: int | None = None,
-        pagination_token: str | None = None,
-        user_fields: Names = None,
-        tweet_fields: Names = None,
-        expansions: Names = None,
-    ) -> Iterator[Page]:
-        """Pages of the users who liked ``tweet_id`` (``GET /2/tweets/:id/liking_users``)."""
-        return self.iter_listing(
-            LIKING_USERS,
-            tweet_id,
-            max_results=max_results,
-            max_records=max_records,
-            max_pages=max_pages,
-            pagination_token=pagination_token,
-            user_fields=user_fields,
-            tweet_fields=tweet_fields,
-            expansions=expansions,
-        )
+    def iter_liking_users(self, tweet_id: str | int, **options: Unpack[ListingOptions]) -> Iterator[Page]:
+        """Pages of the users who liked ``tweet_id`` (``GET /2/tweets/:id/liking_users``; X lists
+        at most 100 per post). ``options``: see :meth:`iter_listing`."""
+        return self.iter_listing(LIKING_USERS, tweet_id, **options)
 
-    def iter_liked_tweets(
-        self,
-        user_id: str | int,
-        *,
-        max_results: int = 100,
-        max_records: int | None = None,
-        max_pages: int | None = None,
-        pagination_token: str | None = None,
-        tweet_fields: Names = None,
-        user_fields: Names = None,
-        media_fields: Names = None,
-        poll_fields: Names = None,
-        place_fields: Names = None,
-        expansions: Names = None,
-    ) -> Iterator[Page]:
-        """Pages of the posts ``user_id`` liked (``GET /2/users/:id/liked_tweets``).
+    def iter_liked_tweets(self, user_id: str | int, **options: Unpack[ListingOptions]) -> Iterator[Page]:
+        """Pages of the posts ``user_id`` liked (``GET /2/users/:id/liked_tweets``). ``options``: see
+        :meth:`iter_listing`.
 
         Since 2024 likes are private on X: another user's liked posts may come back empty; a
         warning says so instead of returning a silent empty result.
         """
-        return self.iter_listing(
-            LIKED_TWEETS,
-            user_id,
-            max_results=max_results,
-            max_records=max_records,
-            max_pages=max_pages,
-            pagination_token=pagination_token,
-            tweet_fields=tweet_fields,
-            user_fields=user_fields,
-            media_fields=media_fields,
-            poll_fields=poll_fields,
-            place_fields=place_fields,
-            expansions=expansions,
-        )
+        return self.iter_listing(LIKED_TWEETS, user_id, **options)
 
-    def get_liking_users(self, tweet_id: str | int, **kwargs: Any) -> list[dict[str, Any]]:
+    def get_liking_users(self, tweet_id: str | int, **options: Unpack[ListingOptions]) -> list[dict[str, Any]]:
         """All users who liked ``tweet_id`` (or the first ``max_records``), as one list."""
-        return [record for page in self.iter_liking_users(tweet_id, **kwargs) for record in page.data]
+        return [record for page in self.iter_liking_users(tweet_id, **options) for record in page.data]
 
-    def get_liked_tweets(self, user_id: str | int, **kwargs: Any) -> list[dict[str, Any]]:
+    def get_liked_tweets(self, user_id: str | int, **options: Unpack[ListingOptions]) -> list[dict[str, Any]]:
         """All posts ``user_id`` liked (or the first ``max_records``), as one list."""
-        return [record for page in self.iter_liked_tweets(user_id, **kwargs) for record in page.data]
+        return [record for page in self.iter_liked_tweets(user_id, **options) for record in page.data]
 
     # ------------------------------------------------------------------ counts
     def expected_total(self, endpoint: Endpoint, source_id: str | int, *, strict: bool = False) -> int | None:
@@ -511,13 +485,13 @@ class XHook(BaseHook):
 
     def like_count(self, endpoint: Endpoint, source_id: str | int, *, strict: bool = False) -> int | None:
         """The count behind a listing, from one count lookup (the post's or the user's
-        ``public_metrics.like_count``, :data:`~airflow_provider_xlikes.progress.TOTAL_LOOKUPS`).
+        ``public_metrics.like_count``: the endpoint table's ``count_lookup``).
 
         ``None``, with a log line, when the lookup is refused (scope, auth type, unknown id) or
         would have to wait; ``strict``: an unknown id (``XNotFoundError``) and a wait
         (``XRateLimitWait``) are raised. A spent monthly cap (``XUsageCappedError``) always is.
         """
-        lookup = TOTAL_LOOKUPS.get(endpoint.name)
+        lookup = endpoint.count_lookup
         if lookup is None:
             return None
         assert lookup.endpoint.id_argument is not None

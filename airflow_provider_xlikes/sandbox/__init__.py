@@ -54,7 +54,7 @@ agree) and ``vocabulary`` (its static tables).
 from __future__ import annotations
 
 from airflow_provider_xlikes.sandbox.auth import fingerprint
-from airflow_provider_xlikes.sandbox.config import ENDPOINTS, Fault, Quirks, SandboxConfig
+from airflow_provider_xlikes.sandbox.config import Fault, Quirks, SandboxConfig, counted_endpoints
 from airflow_provider_xlikes.sandbox.connections import conn_dict, conn_json
 from airflow_provider_xlikes.sandbox.process import (
     AdminClient,
@@ -67,7 +67,6 @@ from airflow_provider_xlikes.sandbox.process import (
 )
 
 __all__ = [
-    "ENDPOINTS",
     "AdminClient",
     "Fault",
     "Quirks",
@@ -77,6 +76,7 @@ __all__ = [
     "SandboxProcess",
     "conn_dict",
     "conn_json",
+    "counted_endpoints",
     "fingerprint",
     "redirect_session",
     "start_sandbox",

@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
+    from airflow_provider_xlikes.sandbox.process import require_server_stack
+
+    try:
+        require_server_stack()
+    except ImportError as exc:  # MissingExtraError, naming the extra
+        parser.exit(2, f"{parser.prog}: {exc}\n")
     from airflow_provider_xlikes.sandbox.server import serve
 
     return serve(config, ready_file=args.ready_file, quiet=args.quiet)

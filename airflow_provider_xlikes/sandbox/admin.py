@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from airflow_provider_xlikes.sandbox.config import ENDPOINTS, Fault
+from airflow_provider_xlikes.sandbox.config import Fault, counted_endpoints
 from airflow_provider_xlikes.sandbox.handlers import valid_id
 from airflow_provider_xlikes.sandbox.state import SandboxState
 
@@ -102,7 +102,7 @@ def build_admin_app(state: SandboxState) -> Starlette:
     async def requests_(_: Request) -> dict[str, Any]:
         return {
             "total": sum(state.by_endpoint.values()),
-            "by_endpoint": {e: state.by_endpoint.get(e, 0) for e in ENDPOINTS},
+            "by_endpoint": {e: state.by_endpoint.get(e, 0) for e in counted_endpoints()},
             "by_token": {fp: dict(c) for fp, c in state.by_token.items()},
             "by_status": {str(k): v for k, v in sorted(state.by_status.items())},
             "served": {e: {part: dict(kinds) for part, kinds in parts.items()} for e, parts in state.served.items()},

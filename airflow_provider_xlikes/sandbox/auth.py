@@ -55,7 +55,9 @@ class RefreshToken:
 
 
 @dataclass
-class TokenStore:
+class IssuedTokens:
+    """The tokens this sandbox has issued, by token string, and what their grants counted."""
+
     access: dict[str, AccessToken] = field(default_factory=dict)
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
     revoked_families: set[int] = field(default_factory=set)
@@ -93,7 +95,7 @@ class Authenticator:
 
     def reset(self) -> None:
         """Forget issued tokens; the configured refresh token and initial access token work again."""
-        self.store = TokenStore()
+        self.store = IssuedTokens()
         self.store.refresh[self.cfg.refresh_token] = RefreshToken(family=0)
         self.store.access[self.initial_access_token] = AccessToken(
             family=0, expires_at=self.clock() + self.cfg.token_lifetime, scopes=self.scopes

@@ -24,8 +24,12 @@ HttpImpl = Literal["auto", "h11", "httptools"]
 
 #: The token endpoints by name (the endpoint table holds the API's resources, not these).
 TOKEN_ENDPOINTS: dict[str, str] = endpoints.TOKEN_PATHS
-#: Endpoint names used by request counters, rate limits and faults.
-ENDPOINTS: tuple[str, ...] = (*endpoints.ENDPOINTS, *TOKEN_ENDPOINTS)
+
+
+def counted_endpoints() -> tuple[str, ...]:
+    """Endpoint names used by request counters, rate limits and faults: the endpoint table's (read
+    when called: an endpoint added to the table is counted at once) and the token endpoints."""
+    return (*endpoints.ENDPOINTS, *TOKEN_ENDPOINTS)
 #: The paging quirks (rates) and the rate ``true`` switches each of them to.
 FULL_RATES: dict[str, float] = {"short_pages": 1.0, "empty_last_page": 1.0, "partial_errors": 0.25}
 #: The status of a fault kind when ``status`` is not given.
@@ -141,7 +145,7 @@ class Fault:
     unless ``headers`` is false), ``client_forbidden`` (403 ``client-forbidden``: the app's access
     tier lacks the endpoint), ``usage_capped`` (``usage-capped``: the monthly cap is spent; 429 as
     reported in 2026, with rate-limit headers that still show requests left; ``status=403`` too).
-    ``endpoint`` restricts it to one endpoint name (see ``ENDPOINTS``); ``after`` lets that many
+    ``endpoint`` restricts it to one endpoint name (see :func:`counted_endpoints`); ``after`` lets that many
     matching requests pass first.
     """
 
@@ -156,8 +160,8 @@ class Fault:
 
     def __post_init__(self) -> None:
         _check_literal("fault kind", self.kind, FaultKind)
-        if self.endpoint is not None and self.endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {self.endpoint!r}; known: {list(ENDPOINTS)}")
+        if self.endpoint is not None and self.endpoint not in counted_endpoints():
+            raise ValueError(f"unknown endpoint {self.endpoint!r}; known: {list(counted_endpoints())}")
         if self.count < 0 or self.after < 0:
             raise ValueError("count and after must be >= 0")
         if self.status is None:

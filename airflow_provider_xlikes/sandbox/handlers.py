@@ -145,7 +145,7 @@ class Api:
             raise errors.usage_capped(quirks.naming, 429, st.config.me_id, rl_headers)
         call = Call(endpoint, ids, scope["query_string"].decode("latin-1"), raw_body, quirks, acting)
         try:
-            body = self._handlers[endpoint.name](call)
+            body = self._handlers.get(endpoint.name, self.table_listing)(call)
         except ApiError as err:
             err.headers = err.headers + rl_headers
             raise
@@ -426,6 +426,33 @@ class Api:
         posts = w.liked(user, offset, size, visible) if size else []
         body = self._records(renderer, "tweets", posts, expansions)
         body["meta"] = self._meta(quirks, "T", user, offset, len(posts), total, max_results)
+        return body
+
+    def table_listing(self, call: Call) -> Body:
+        """A listing the endpoint table declares and this sandbox has no world of its own for (a
+        new endpoint, e.g. a user's bookmarks): served from the world's likes of the same shape,
+        users of a post as its likers (no cap), posts of a user as the posts they liked (their
+        owner's only, as private likes). Its paging, quirks, fields and expansions are the likes'."""
+        endpoint = call.endpoint
+        q = self._query(call)
+        problems: list[Body] = []
+        w = self.state.world
+        quirks = call.quirks
+        users = endpoint.records == "users"
+        kind, lookup = ("L", w.ids.post_index) if users else ("T", w.ids.user_index)
+        source = self._index(call.ids[0], lookup, problems)
+        max_results, offset = self._paging(q, call, problems, kind, source if source is not None else 0)
+        renderer, expansions = self._prepare(call, q, problems)
+        if source is None:
+            return {"meta": {"result_count": 0}}
+        if not users and source != call.acting:
+            return {"meta": {"result_count": 0}}
+        visible = quirks.mutations_visible
+        total = w.liker_count(source, visible) if users else w.liked_count(source, visible)
+        size = self._page_size(quirks, total, offset, max_results, source)
+        items = (w.likers if users else w.liked)(source, offset, size, visible) if size else []
+        body = self._records(renderer, "users" if users else "tweets", items, expansions)
+        body["meta"] = self._meta(quirks, kind, source, offset, len(items), total, max_results)
         return body
 
     def users_me(self, call: Call) -> Body:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -203,8 +204,28 @@ class SandboxProcess(_SandboxBase):
             return ""
 
 
+#: what the sandbox's server runs on: the extra ``[sandbox]`` (workers that only run tasks need neither)
+SERVER_STACK = ("starlette", "uvicorn")
+
+
+def require_server_stack() -> None:
+    """Raise ``MissingExtraError`` naming the ``[sandbox]`` extra when the server's packages are not
+    installed (the package, its hook and operators work without them; serving does not)."""
+    for package in SERVER_STACK:
+        try:
+            found = importlib.util.find_spec(package) is not None
+        except ImportError:
+            found = False
+        if not found:
+            # imported here: the sandbox's own path never imports Airflow (exceptions does)
+            from airflow_provider_xlikes.exceptions import MissingExtraError
+
+            raise MissingExtraError(package, "sandbox", "The X API sandbox's server")
+
+
 def start_sandbox(config: SandboxConfig | None = None, timeout: float = 30.0, **overrides: Any) -> SandboxProcess:
     """Start a sandbox subprocess on a free port (``config.port`` 0) and wait until it serves."""
+    require_server_stack()
     cfg = (config or SandboxConfig()).with_overrides(**overrides)
     workdir = tempfile.mkdtemp(prefix="xlikes-sandbox-")
     config_path = os.path.join(workdir, "config.json")
@@ -235,6 +256,7 @@ class SandboxInThread(_SandboxBase):
     """A sandbox served by a thread of this process: starts in milliseconds, shares the GIL."""
 
     def __init__(self, config: SandboxConfig) -> None:
+        require_server_stack()
         from airflow_provider_xlikes.sandbox.server import SandboxThread
 
         self._thread = SandboxThread(config)

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import threading
 from collections.abc import Generator
 from typing import Any
@@ -208,8 +207,3 @@ class SandboxThread:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
-
-
-def main_exit(code: int) -> None:
-    sys.stdout.flush()
-    sys.exit(code)
