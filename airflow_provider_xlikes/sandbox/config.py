@@ -30,6 +30,8 @@ def counted_endpoints() -> tuple[str, ...]:
     """Endpoint names used by request counters, rate limits and faults: the endpoint table's (read
     when called: an endpoint added to the table is counted at once) and the token endpoints."""
     return (*endpoints.ENDPOINTS, *TOKEN_ENDPOINTS)
+
+
 #: The paging quirks (rates) and the rate ``true`` switches each of them to.
 FULL_RATES: dict[str, float] = {"short_pages": 1.0, "empty_last_page": 1.0, "partial_errors": 0.25}
 #: The status of a fault kind when ``status`` is not given.
