@@ -280,70 +280,75 @@ class IncrementalScan:
         """``pages`` with their ``data`` cut to the new records (``errors`` and ``includes`` kept);
         stops reading at the boundary. Pages without new records are not yielded."""
         source = iter(pages)
-        if self.result.stop is not None:  # resumed after its end: the new records left, then no request
-            try:
-                yield from self._rest(source)
-            finally:
-                close = getattr(source, "close", None)
-                if close is not None:
-                    close()
-            return
-        held = self._held
-        ids = self._ids
-        result = self.result
         try:
+            if self.result.stop is not None:  # resumed after its end: the new records left, then no request
+                yield from self._rest(source)
+                return
             while True:
                 page = next(source, None)
                 complete = page is None or page.next_token is None
                 if page is not None:
-                    result.pages += 1
-                    held.append(page)
-                    ids.extend(self.record_id(record) for record in page.data)
-                if self.head is None:
-                    boundary, undecided = None, None
-                else:
-                    boundary, undecided = self._classify(ids, complete)
-                # an empty head (the listing was empty) has no boundary to look for: all is new, unbounded
-                limit = bool(self._rank) and self.max_pages is not None and result.pages >= self.max_pages
-                if boundary is None and (complete or limit) and undecided is not None:
-                    boundary, result.confirmed = undecided, False  # nothing better came: it is the boundary
-                if boundary is not None:
-                    result.stop, result.marker = Stop.HEAD, ids[boundary]
-                    self._stop_at = boundary
-                    self._finish(ids, boundary)  # before the last pages go out: a state() taken meanwhile is final
-                    yield from self._release(None, boundary)
+                    self._hold(page)
+                undecided = self._end(complete)
+                if self._stop_at is not None:
+                    # the scan's end is set before the last pages go out: a state() taken meanwhile is final
+                    yield from self._release(None, self._stop_at)
                     return
-                if complete or limit:
-                    result.stop = Stop.END if complete else Stop.OVERLAP
-                    if result.stop is Stop.OVERLAP:
-                        log.warning(
-                            "%s: none of the %d head ids found in the first %d page(s) (the newest records "
-                            "of the last listing were unliked, or more than %d pages are new): the %d records "
-                            "scanned are taken as new, some may have been seen before",
-                            self.label,
-                            len(self._rank),
-                            result.pages,
-                            result.pages,
-                            len(ids),
-                        )
-                    self._stop_at = len(ids)
-                    self._finish(ids, None)
-                    yield from self._release(None, len(ids))
-                    return
-                safe = len(ids) if undecided is None else undecided  # everything before it is new
-                releasable = 0
-                count = self._released
-                for held_page in held:  # whole pages whose records are all decided new
-                    if count + len(held_page.data) > safe:
-                        break
-                    count += len(held_page.data)
-                    releasable += 1
-                if releasable:
-                    yield from self._release(releasable, count)
+                yield from self._release(*self._decided_pages(undecided))
         finally:
             close = getattr(source, "close", None)
             if close is not None:
                 close()  # no further request; the listing's unused budget slots are given back
+
+    def _hold(self, page: Page) -> None:
+        """A page read: held (and its ids kept) until its records are decided."""
+        self.result.pages += 1
+        self._held.append(page)
+        self._ids.extend(self.record_id(record) for record in page.data)
+
+    def _end(self, complete: bool) -> int | None:
+        """Decide whether the scan ends with the pages read so far (``complete``: the listing has no
+        more); when it does, set its :attr:`result` and the position new records end at. Returns the
+        first undecided position otherwise (``None``: every id read is new)."""
+        ids, result = self._ids, self.result
+        boundary, undecided = (None, None) if self.head is None else self._classify(ids, complete)
+        # an empty head (the listing was empty) has no boundary to look for: all is new, unbounded
+        limit = bool(self._rank) and self.max_pages is not None and result.pages >= self.max_pages
+        if boundary is None and (complete or limit) and undecided is not None:
+            boundary, result.confirmed = undecided, False  # nothing better came: it is the boundary
+        if boundary is not None:
+            result.stop, result.marker = Stop.HEAD, ids[boundary]
+            self._stop_at = boundary
+            self._finish(ids, boundary)
+        elif complete or limit:
+            result.stop = Stop.END if complete else Stop.OVERLAP
+            if result.stop is Stop.OVERLAP:
+                log.warning(
+                    "%s: none of the %d head ids found in the first %d page(s) (the newest records "
+                    "of the last listing were unliked, or more than %d pages are new): the %d records "
+                    "scanned are taken as new, some may have been seen before",
+                    self.label,
+                    len(self._rank),
+                    result.pages,
+                    result.pages,
+                    len(ids),
+                )
+            self._stop_at = len(ids)
+            self._finish(ids, None)
+        return undecided
+
+    def _decided_pages(self, undecided: int | None) -> tuple[int, int]:
+        """(how many held pages, from the first, hold only records decided new; the position after
+        them): everything before the first undecided position is new."""
+        safe = len(self._ids) if undecided is None else undecided
+        releasable = 0
+        count = self._released
+        for held_page in self._held:
+            if count + len(held_page.data) > safe:
+                break
+            count += len(held_page.data)
+            releasable += 1
+        return releasable, count
 
     def _release(self, pages: int | None, stop: int) -> Iterator[Page]:
         """The first ``pages`` held pages (``None``: all) cut to the ids before position ``stop``.
