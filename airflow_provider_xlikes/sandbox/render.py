@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,101 +138,63 @@ class Renderer:
         d: Obj = {"id": uid, "name": name, "username": username}
         if not self.user_extra:
             return d
-        w = self.w
-        h = w.user_hash(user)
-        is_me = user == w.me
+        view = UserView(user, uid, username, self.w.user_hash(user), user == self.w.me)
         for f in self.user_extra:
-            if f == "created_at":
-                d["created_at"] = iso(w.user_created(user))
-            elif f == "description":
-                desc, tag_span = self._description(h)
-                d["description"] = desc
-            elif f == "entities":
-                ent: Obj = {}
-                desc, tag_span = self._description(h)
-                if tag_span is not None:
-                    ent["description"] = {
-                        "hashtags": [
-                            {"start": tag_span[0], "end": tag_span[1], "tag": desc[tag_span[0] + 1 : tag_span[1]]}
-                        ]
-                    }
-                if h % 3 == 0:
-                    url = t_co(h >> 5)
-                    ent["url"] = {
-                        "urls": [
-                            {
-                                "start": 0,
-                                "end": len(url),
-                                "url": url,
-                                "expanded_url": f"https://example.com/{username.lower()}",
-                                "display_url": f"example.com/{username.lower()}",
-                            }
-                        ]
-                    }
-                if ent:
-                    d["entities"] = ent
-            elif f == "location":
-                if h % 5 < 3:
-                    d["location"] = LOCATIONS[(h >> 7) % len(LOCATIONS)]
-            elif f in ("pinned_tweet_id", "most_recent_tweet_id"):
-                pinned = self.pinned(user)
-                if pinned is not None:
-                    d[f.replace("tweet", "post") if self.post_naming else f] = pinned[0]
-            elif f == "profile_image_url":
-                d["profile_image_url"] = (
-                    f"https://pbs.twimg.com/profile_images/{1_100_000_000_000_000_000 + h % 10**17}/"
-                    f"{t_co(h >> 11)[-8:]}_normal.jpg"
-                )
-            elif f == "profile_banner_url":
-                if h % 2 == 0:
-                    d["profile_banner_url"] = f"https://pbs.twimg.com/profile_banners/{uid}/{1_500_000_000 + h % 10**8}"
-            elif f == "protected":
-                d["protected"] = False
-            elif f == "public_metrics":
-                pm: Obj = {
-                    "followers_count": (h >> 9) % 50_000 if h % 11 else (h >> 9) % 5_000_000,
-                    "following_count": (h >> 13) % 3000,
-                    ("post_count" if self.post_naming else "tweet_count"): (h >> 17) % 40_000,
-                    "listed_count": (h >> 21) % 400,
-                    "like_count": w.liked_count(user, self.visible),
-                }
-                if self.post_naming:
-                    pm["media_count"] = (h >> 25) % 900
-                d["public_metrics"] = pm
-            elif f == "url":
-                d["url"] = t_co(h >> 5) if h % 3 == 0 else ""
-            elif f == "verified":
-                d["verified"] = h % 20 == 0 or is_me
-            elif f == "verified_type":
-                d["verified_type"] = "blue" if (h % 20 == 0 or is_me) else "none"
-            elif f == "verified_followers_count":
-                d["verified_followers_count"] = (h >> 29) % 2000
-            elif f == "is_identity_verified":
-                d["is_identity_verified"] = h % 20 == 0
-            elif f == "parody":
-                d["parody"] = h % 97 == 5
-            elif f == "affiliation":
-                org = self.affiliation_user(user)
-                if org is not None:
-                    d["affiliation"] = {
-                        "description": "Sandbox Labs",
-                        "url": "https://example.com/sandbox-labs",
-                        "badge_url": "https://pbs.twimg.com/semantic_core_img/1/badge.png",
-                        "user_id": [w.ids.user_id(org)],
-                    }
-            elif f == "connection_status":
-                d["connection_status"] = ["followed_by"] if h % 4 == 0 else []
-            elif f == "receives_your_dm":
-                d["receives_your_dm"] = h % 3 != 0
-            elif f == "subscription_type":
-                d["subscription_type"] = "None"
-            elif f == "subscription":
-                d["subscription"] = {"subscribes_to_you": False}
-            elif f == "subscribes_to_you":
-                d["subscribes_to_you"] = False
-            elif f == "confirmed_email" and is_me:
-                d["confirmed_email"] = f"{username.lower()}@example.com"
+            render = USER_FIELDS.get(f)
+            value = None if render is None else render(self, view)
+            if value is not None:  # a field the user has none of is left out, as X does
+                d[f.replace("tweet", "post") if self.post_naming and f in PINNED_FIELDS else f] = value
         return d
+
+    def _user_entities(self, u: UserView) -> Obj | None:
+        ent: Obj = {}
+        desc, tag_span = self._description(u.h)
+        if tag_span is not None:
+            tag = {"start": tag_span[0], "end": tag_span[1], "tag": desc[tag_span[0] + 1 : tag_span[1]]}
+            ent["description"] = {"hashtags": [tag]}
+        if u.h % 3 == 0:
+            url = t_co(u.h >> 5)
+            handle = u.username.lower()
+            ent["url"] = {
+                "urls": [
+                    {
+                        "start": 0,
+                        "end": len(url),
+                        "url": url,
+                        "expanded_url": f"https://example.com/{handle}",
+                        "display_url": f"example.com/{handle}",
+                    }
+                ]
+            }
+        return ent or None
+
+    def _user_public_metrics(self, u: UserView) -> Obj:
+        h = u.h
+        pm: Obj = {
+            "followers_count": (h >> 9) % 50_000 if h % 11 else (h >> 9) % 5_000_000,
+            "following_count": (h >> 13) % 3000,
+            ("post_count" if self.post_naming else "tweet_count"): (h >> 17) % 40_000,
+            "listed_count": (h >> 21) % 400,
+            "like_count": self.w.liked_count(u.index, self.visible),
+        }
+        if self.post_naming:
+            pm["media_count"] = (h >> 25) % 900
+        return pm
+
+    def _user_affiliation(self, u: UserView) -> Obj | None:
+        org = self.affiliation_user(u.index)
+        if org is None:
+            return None
+        return {
+            "description": "Sandbox Labs",
+            "url": "https://example.com/sandbox-labs",
+            "badge_url": "https://pbs.twimg.com/semantic_core_img/1/badge.png",
+            "user_id": [self.w.ids.user_id(org)],
+        }
+
+    def _pinned_id(self, u: UserView) -> str | None:
+        pinned = self.pinned(u.index)
+        return None if pinned is None else pinned[0]
 
     @staticmethod
     def _description(h: int) -> tuple[str, tuple[int, int] | None]:
@@ -250,79 +213,49 @@ class Renderer:
         d: Obj = {"id": core.id, "text": core.text, ids_key: [core.id]}
         if not self.tweet_extra:
             return d
-        w = self.w
-        h = core.h
+        view = PostView(index, core, core.h)
         for f in self.tweet_extra:
-            if f == "author_id":
-                d["author_id"] = w.ids.user_id(core.author)
-            elif f == "created_at":
-                d["created_at"] = iso(core.created)
-            elif f == "conversation_id":
-                d["conversation_id"] = core.ref_id if core.ref_type == "replied_to" and core.ref_id else core.id
-            elif f == "in_reply_to_user_id":
-                if core.reply_to_user is not None:
-                    d["in_reply_to_user_id"] = w.ids.user_id(core.reply_to_user)
-            elif f == "referenced_tweets":
-                if core.ref_type is not None and core.ref_id is not None:
-                    key = "referenced_posts" if self.post_naming else "referenced_tweets"
-                    d[key] = [{"type": core.ref_type, "id": core.ref_id}]
-            elif f == "attachments":
-                att: Obj = {}
-                if core.media_types:
-                    att["media_keys"] = [self.media_key(core, k) for k in range(len(core.media_types))]
-                if core.poll:
-                    att["poll_ids"] = [self.poll_id(core)]
-                if att:
-                    d["attachments"] = att
-            elif f == "geo":
-                if core.place is not None:
-                    d["geo"] = {"place_id": PLACES[core.place]["id"]}
-            elif f == "lang":
-                d["lang"] = "en"
-            elif f == "possibly_sensitive":
-                d["possibly_sensitive"] = h % 50 == 7
-            elif f == "public_metrics":
-                likes = w.liker_count(index, self.visible)
-                d["public_metrics"] = {
-                    ("repost_count" if self.post_naming else "retweet_count"): (h >> 3) % (likes // 4 + 2),
-                    "reply_count": (h >> 7) % (likes // 8 + 2),
-                    "like_count": likes,
-                    "quote_count": (h >> 11) % (likes // 20 + 2),
-                    "bookmark_count": (h >> 15) % (likes // 10 + 2),
-                    "impression_count": likes * 40 + (h >> 19) % 5000,
-                }
-            elif f == "reply_settings":
-                d["reply_settings"] = "everyone"
-            elif f == "source":
-                d["source"] = ("Twitter Web App", "Twitter for iPhone", "Twitter for Android")[(h >> 23) % 3]
-            elif f == "entities":
-                ent = self._entities(core)
-                if ent:
-                    d["entities"] = ent
-            elif f == "context_annotations":
-                if h % 3 == 0:
-                    n = 1 + (h >> 27) % 2
-                    d["context_annotations"] = [
-                        {
-                            "domain": {"id": dom[0], "name": dom[1], "description": dom[2]},
-                            "entity": {"id": ent_[0], "name": ent_[1]},
-                        }
-                        for dom, ent_ in (
-                            CONTEXT_ANNOTATIONS[(h >> (29 + 3 * k)) % len(CONTEXT_ANNOTATIONS)] for k in range(n)
-                        )
-                    ]
-            elif f == "edit_controls":
-                d["edit_controls"] = {
-                    "edits_remaining": 5,
-                    "is_edit_eligible": core.ref_type is None,
-                    "editable_until": iso(core.created + 3600),
-                }
-            elif f == "display_text_range":
-                start = core.mentions[0].end + 1 if core.ref_type == "replied_to" and core.mentions else 0
-                d["display_text_range"] = [start, len(core.text)]
-            elif f == "scopes":
-                d["scopes"] = {"followers": False}
+            render = POST_FIELDS.get(f)
+            value = None if render is None else render(self, view)
+            if value is not None:  # a field the post has none of is left out, as X does
+                d["referenced_posts" if self.post_naming and f == "referenced_tweets" else f] = value
         return d
+
+    def _attachments(self, p: PostView) -> Obj | None:
+        core = p.core
+        att: Obj = {}
+        if core.media_types:
+            att["media_keys"] = [self.media_key(core, k) for k in range(len(core.media_types))]
+        if core.poll:
+            att["poll_ids"] = [self.poll_id(core)]
+        return att or None
+
+    def _post_public_metrics(self, p: PostView) -> Obj:
+        h = p.h
+        likes = self.w.liker_count(p.index, self.visible)
+        return {
+            ("repost_count" if self.post_naming else "retweet_count"): (h >> 3) % (likes // 4 + 2),
+            "reply_count": (h >> 7) % (likes // 8 + 2),
+            "like_count": likes,
+            "quote_count": (h >> 11) % (likes // 20 + 2),
+            "bookmark_count": (h >> 15) % (likes // 10 + 2),
+            "impression_count": likes * 40 + (h >> 19) % 5000,
+        }
+
+    def _context_annotations(self, p: PostView) -> list[Obj] | None:
+        h = p.h
+        if h % 3:
+            return None
+        chosen = (CONTEXT_ANNOTATIONS[(h >> (29 + 3 * k)) % len(CONTEXT_ANNOTATIONS)] for k in range(1 + (h >> 27) % 2))
+        return [
+            {"domain": {"id": dom[0], "name": dom[1], "description": dom[2]}, "entity": {"id": ent[0], "name": ent[1]}}
+            for dom, ent in chosen
+        ]
+
+    def _display_text_range(self, p: PostView) -> list[int]:
+        core = p.core
+        start = core.mentions[0].end + 1 if core.ref_type == "replied_to" and core.mentions else 0
+        return [start, len(core.text)]
 
     def _entities(self, core: PostCore) -> Obj:
         ent: Obj = {}
@@ -522,3 +455,89 @@ class Renderer:
 def canonical_expansions(names: frozenset[str]) -> frozenset[str]:
     """Map the "post" spellings of expansions onto the "tweet" ones used internally."""
     return frozenset(TWEET_NAME_OF_EXPANSION.get(n, n) for n in names)
+
+
+@dataclass(slots=True)
+class UserView:
+    """What a user's field renderers read: the world index, id, username, seeded hash, whether it is
+    the authenticated user."""
+
+    index: int
+    uid: str
+    username: str
+    h: int
+    is_me: bool
+
+
+@dataclass(slots=True)
+class PostView:
+    """What a post's field renderers read: the world index, its core and seeded hash."""
+
+    index: int
+    core: PostCore
+    h: int
+
+
+#: ``pinned_tweet_id`` and ``most_recent_tweet_id``: ``..._post_id`` under the "post" naming
+PINNED_FIELDS = frozenset({"pinned_tweet_id", "most_recent_tweet_id"})
+
+#: each user field's renderer (``None``: the user has none; the field is left out)
+USER_FIELDS: dict[str, Callable[[Renderer, UserView], object]] = {
+    "created_at": lambda r, u: iso(r.w.user_created(u.index)),
+    "description": lambda r, u: r._description(u.h)[0],
+    "entities": Renderer._user_entities,
+    "location": lambda r, u: LOCATIONS[(u.h >> 7) % len(LOCATIONS)] if u.h % 5 < 3 else None,
+    "pinned_tweet_id": Renderer._pinned_id,
+    "most_recent_tweet_id": Renderer._pinned_id,
+    "profile_image_url": lambda r, u: (
+        f"https://pbs.twimg.com/profile_images/{1_100_000_000_000_000_000 + u.h % 10**17}/"
+        f"{t_co(u.h >> 11)[-8:]}_normal.jpg"
+    ),
+    "profile_banner_url": lambda r, u: (
+        f"https://pbs.twimg.com/profile_banners/{u.uid}/{1_500_000_000 + u.h % 10**8}" if u.h % 2 == 0 else None
+    ),
+    "protected": lambda r, u: False,
+    "public_metrics": Renderer._user_public_metrics,
+    "url": lambda r, u: t_co(u.h >> 5) if u.h % 3 == 0 else "",
+    "verified": lambda r, u: u.h % 20 == 0 or u.is_me,
+    "verified_type": lambda r, u: "blue" if (u.h % 20 == 0 or u.is_me) else "none",
+    "verified_followers_count": lambda r, u: (u.h >> 29) % 2000,
+    "is_identity_verified": lambda r, u: u.h % 20 == 0,
+    "parody": lambda r, u: u.h % 97 == 5,
+    "affiliation": Renderer._user_affiliation,
+    "connection_status": lambda r, u: ["followed_by"] if u.h % 4 == 0 else [],
+    "receives_your_dm": lambda r, u: u.h % 3 != 0,
+    "subscription_type": lambda r, u: "None",
+    "subscription": lambda r, u: {"subscribes_to_you": False},
+    "subscribes_to_you": lambda r, u: False,
+    "confirmed_email": lambda r, u: f"{u.username.lower()}@example.com" if u.is_me else None,
+}
+
+#: each post field's renderer (``None``: the post has none; the field is left out)
+POST_FIELDS: dict[str, Callable[[Renderer, PostView], object]] = {
+    "author_id": lambda r, p: r.w.ids.user_id(p.core.author),
+    "created_at": lambda r, p: iso(p.core.created),
+    "conversation_id": lambda r, p: p.core.ref_id if p.core.ref_type == "replied_to" and p.core.ref_id else p.core.id,
+    "in_reply_to_user_id": lambda r, p: None if p.core.reply_to_user is None else r.w.ids.user_id(p.core.reply_to_user),
+    "referenced_tweets": lambda r, p: (
+        [{"type": p.core.ref_type, "id": p.core.ref_id}]
+        if p.core.ref_type is not None and p.core.ref_id is not None
+        else None
+    ),
+    "attachments": Renderer._attachments,
+    "geo": lambda r, p: None if p.core.place is None else {"place_id": PLACES[p.core.place]["id"]},
+    "lang": lambda r, p: "en",
+    "possibly_sensitive": lambda r, p: p.h % 50 == 7,
+    "public_metrics": Renderer._post_public_metrics,
+    "reply_settings": lambda r, p: "everyone",
+    "source": lambda r, p: ("Twitter Web App", "Twitter for iPhone", "Twitter for Android")[(p.h >> 23) % 3],
+    "entities": lambda r, p: r._entities(p.core) or None,
+    "context_annotations": Renderer._context_annotations,
+    "edit_controls": lambda r, p: {
+        "edits_remaining": 5,
+        "is_edit_eligible": p.core.ref_type is None,
+        "editable_until": iso(p.core.created + 3600),
+    },
+    "display_text_range": Renderer._display_text_range,
+    "scopes": lambda r, p: {"followers": False},
+}
