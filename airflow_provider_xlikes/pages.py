@@ -151,28 +151,37 @@ class IncludesIndex:
             ref = tweet.get(key)
             if ref is not None and str(ref) in self.users:
                 joined[key.removesuffix("_id")] = self.users[str(ref)]
-        entities = tweet.get("entities")
-        if isinstance(entities, Mapping):
-            mentions = [
-                self.users_by_name[name]
-                for m in entities.get("mentions") or []
-                if isinstance(m, Mapping) and (name := str(m.get("username", "")).lower()) in self.users_by_name
-            ]
-            if mentions:
-                joined["mentions"] = mentions
+        mentions = self._mentions(tweet.get("entities"))
+        if mentions:
+            joined["mentions"] = mentions
         for key in ("referenced_tweets", "referenced_posts"):
             refs = [r for r in tweet.get(key) or [] if isinstance(r, Mapping) and str(r.get("id")) in self.tweets]
             if refs:
                 joined[key] = [self._referenced(self.tweets[str(r["id"])], depth) for r in refs]
-        attachments = tweet.get("attachments")
+        joined.update(self._attachments(tweet.get("attachments")))
+        geo = tweet.get("geo")
+        if isinstance(geo, Mapping) and str(geo.get("place_id")) in self.places:
+            joined["place"] = self.places[str(geo["place_id"])]
+        return joined
+
+    def _mentions(self, entities: object) -> list[Record]:
+        """The included users a post's ``entities.mentions`` name (by username)."""
+        if not isinstance(entities, Mapping):
+            return []
+        return [
+            self.users_by_name[name]
+            for m in entities.get("mentions") or []
+            if isinstance(m, Mapping) and (name := str(m.get("username", "")).lower()) in self.users_by_name
+        ]
+
+    def _attachments(self, attachments: object) -> dict[str, list[Record]]:
+        """``media`` and ``polls``: the included objects a post's ``attachments`` name."""
+        joined: dict[str, list[Record]] = {}
         if isinstance(attachments, Mapping):
             for key, name, index in (("media_keys", "media", self.media), ("poll_ids", "polls", self.polls)):
                 found = [index[i] for i in _ids(attachments.get(key)) if i in index]
                 if found:
                     joined[name] = found
-        geo = tweet.get("geo")
-        if isinstance(geo, Mapping) and str(geo.get("place_id")) in self.places:
-            joined["place"] = self.places[str(geo["place_id"])]
         return joined
 
     def _referenced(self, referenced: Record, depth: int) -> Record:
