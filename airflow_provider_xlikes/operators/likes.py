@@ -55,6 +55,7 @@ from airflow_provider_xlikes.exceptions import (
     XValidationError,
 )
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_xlikes.links import XPostLink, XUserLink
 from airflow_provider_xlikes.operators.incremental import IncrementalListing
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
@@ -1069,6 +1070,7 @@ class XLikingUsersOperator(BaseXListingOperator):
     """
 
     endpoint = LIKING_USERS
+    operator_extra_links = (XPostLink(),)
 
     def __init__(
         self,
@@ -1101,6 +1103,7 @@ class XLikedTweetsOperator(BaseXListingOperator):
     """
 
     endpoint = LIKED_TWEETS
+    operator_extra_links = (XUserLink(),)
 
     def __init__(
         self,
