@@ -140,7 +140,7 @@ def _run_facets(task: Any, endpoint: Endpoint, outcome: Mapping[str, Any] | None
     facets = _facet_classes()
     cost = outcome.get("cost") if outcome is not None else None
     hook = task.__dict__.get("hook")
-    if cost is None and hook is not None:  # a failed run: what it had spent when it stopped
+    if cost is None and hook is not None:  # the sensor, a failed run: what the hook's requests cost
         summary = getattr(task, "cost_summary", None)  # a listing's: with its budget and expectation
         cost = summary() if callable(summary) else hook.costs.summary()
     run_facets: dict[str, Any] = {}

@@ -3,8 +3,9 @@
 # per release (.venv-airflow-X.Y) from its constraints file (constraints/airflow-X.Y.Z-pyP.txt),
 # `airflow providers list` showing the provider, then the demo (tests/test_demo.py runs
 # scripts/run_demo.py, the demo's DAG against a fresh sandbox, and checks its output) and the
-# hook, operator and compatibility tests. scripts/test.sh runs it after the whole suite on the
-# newest release; XLIKES_OLDER_AIRFLOW=0 skips it there (never with CI=true).
+# hook, operator, compatibility and ecosystem (lineage, links, partitions) tests. scripts/test.sh
+# runs it after the whole suite on the newest release; XLIKES_OLDER_AIRFLOW=0 skips it there (never
+# with CI=true).
 # Usage: scripts/test_older_airflow.sh [X.Y.Z ...]   (default: every release in constraints/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,7 +86,7 @@ for version in "${VERSIONS[@]}"; do
   fi
   # a failing release does not stop the next one from running and reporting
   if ! "$venv/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "${selection[@]}" \
-    tests/test_demo.py tests/hooks tests/operators tests/compat; then
+    tests/test_demo.py tests/hooks tests/operators tests/compat tests/ecosystem; then
     FAILED+=("$version")
   fi
 done
