@@ -31,8 +31,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS
+from airflow_provider_xlikes.exceptions import XValidationError
 from airflow_provider_xlikes.output import asset_uri
 from airflow_provider_xlikes.pricing import resource_kind
+from airflow_provider_xlikes.validation import validate_id
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -73,7 +76,7 @@ def listing_lineage(operator: Any, *, failed: bool) -> Any:
     return _lineage(
         operator,
         operator.endpoint,
-        str(operator.source_id),
+        operator.source_id,
         None if failed else getattr(operator, "run_outcome", None),
         failed=failed,
     )
@@ -81,25 +84,27 @@ def listing_lineage(operator: Any, *, failed: bool) -> Any:
 
 def sensor_lineage(sensor: Any, *, failed: bool) -> Any:
     """The ``OperatorLineage`` of an :class:`~airflow_provider_xlikes.sensors.likes.XLikesSensor` run."""
-    from airflow_provider_xlikes.triggers.new_likes import LikesTarget
-
-    target = LikesTarget.of(sensor.tweet_id, sensor.user_id)
+    endpoint, source_id = (LIKED_TWEETS, sensor.user_id) if sensor.tweet_id is None else (LIKING_USERS, sensor.tweet_id)
     return _lineage(
         sensor,
-        target.endpoint,
-        target.source_id,
+        endpoint,
+        source_id,
         None if failed else getattr(sensor, "run_outcome", None),
         failed=failed,
     )
 
 
 # --------------------------------------------------------------------------- datasets and facets
-def _lineage(task: Any, endpoint: Endpoint, source_id: str, outcome: Mapping[str, Any] | None, *, failed: bool) -> Any:
+def _lineage(task: Any, endpoint: Endpoint, source_id: Any, outcome: Mapping[str, Any] | None, *, failed: bool) -> Any:
     from airflow.providers.common.compat.openlineage.facet import Dataset
     from airflow.providers.openlineage.extractors import OperatorLineage
 
+    try:
+        path = endpoint.url_path(validate_id(endpoint.id_argument or "id", source_id))
+    except XValidationError:  # not rendered or invalid (the run failed on it): no listing to name
+        path = None
     base_url = _base_url(task)
-    inputs = [] if base_url is None else [Dataset(namespace=api_namespace(base_url), name=endpoint.url_path(source_id))]
+    inputs = [] if base_url is None or path is None else [Dataset(namespace=api_namespace(base_url), name=path)]
     outputs = []
     if not failed and outcome is not None and task.output_path is not None:
         from airflow_provider_xlikes.operators.likes import output_location
