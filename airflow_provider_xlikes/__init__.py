@@ -71,6 +71,7 @@ _EXPORTS: dict[str, str] = {
         "airflow_provider_xlikes.operators.likes",
     ),
     "XUsageOperator": "airflow_provider_xlikes.operators.usage",
+    **dict.fromkeys(("XPostLink", "XUserLink"), "airflow_provider_xlikes.links"),
     "XLikesSensor": "airflow_provider_xlikes.sensors.likes",
     **dict.fromkeys(("XNewLikesTrigger", "XLikesSensorTrigger"), "airflow_provider_xlikes.triggers.new_likes"),
 }
@@ -117,6 +118,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from airflow_provider_xlikes.hooks.client import HttpRetryPolicy, XApiClient
     from airflow_provider_xlikes.hooks.token_store import FileTokenStore, OAuth2Tokens, TokenStore, VariableTokenStore
     from airflow_provider_xlikes.hooks.x import ListingOptions, XHook
+    from airflow_provider_xlikes.links import XPostLink, XUserLink
     from airflow_provider_xlikes.operators.likes import (
         BaseXOperator,
         XLikedTweetsOperator,

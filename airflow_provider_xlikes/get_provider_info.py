@@ -134,6 +134,7 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "extra-links": ["airflow_provider_xlikes.links.XPostLink", "airflow_provider_xlikes.links.XUserLink"],
         "connection-types": [
             {
                 "connection-type": "x",

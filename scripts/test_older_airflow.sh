@@ -3,10 +3,10 @@
 # per release (.venv-airflow-X.Y) from its constraints file (constraints/airflow-X.Y.Z-pyP.txt),
 # `airflow providers list` showing the provider, then the demo (tests/test_demo.py runs
 # scripts/run_demo.py, the demo's DAG against a fresh sandbox, and checks its output) and the
-# hook, operator and compatibility tests. scripts/test.sh prepares the venvs while the whole suite
-# runs on the newest release, then runs the releases' tests side by side (their output is printed
-# release by release once all have finished); XLIKES_OLDER_AIRFLOW=0 skips this there (never with
-# CI=true).
+# hook, operator, compatibility and ecosystem (lineage, links, partitions) tests. scripts/test.sh
+# prepares the venvs while the whole suite runs on the newest release, then runs the releases' tests
+# side by side (their output is printed release by release once all have finished);
+# XLIKES_OLDER_AIRFLOW=0 skips this there (never with CI=true).
 # Usage: scripts/test_older_airflow.sh [--prepare | --run] [X.Y.Z ...]
 #   (default: both phases, every release in constraints/; --prepare: the venvs and the
 #   `providers list` check only; --run: the tests only, on venvs already prepared)
@@ -97,7 +97,7 @@ run_tests() {
   fi
   # exec: the PID the caller keeps is pytest's own
   exec "$venv/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "${selection[@]}" \
-    tests/test_demo.py tests/hooks tests/operators tests/compat
+    tests/test_demo.py tests/hooks tests/operators tests/compat tests/ecosystem
 }
 
 if [[ " ${PHASES[*]} " == *" prepare "* ]]; then

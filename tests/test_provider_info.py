@@ -65,6 +65,10 @@ def test_airflow_lists_the_provider_its_hook_and_its_connection_fields() -> None
     widgets = json.loads(_airflow_cli("providers", "widgets", "--output", "json"))
     names = {w["connection_parameter_name"] for w in widgets}
     assert {"extra__x__auth_type", "extra__x__refresh_token"} <= names
+    links = {
+        link["extra_link_class_name"] for link in json.loads(_airflow_cli("providers", "links", "--output", "json"))
+    }
+    assert {"airflow_provider_xlikes.links.XPostLink", "airflow_provider_xlikes.links.XUserLink"} <= links
 
 
 def test_airflow_masks_exactly_the_secret_extras() -> None:

@@ -55,6 +55,7 @@ from airflow_provider_xlikes.exceptions import (
     XValidationError,
 )
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
+from airflow_provider_xlikes.links import XPostLink, XUserLink
 from airflow_provider_xlikes.operators.incremental import IncrementalListing
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
@@ -371,7 +372,20 @@ class BaseXListingOperator(BaseXOperator):
         self.on_budget_exhausted = on_budget_exhausted
         self._progress = ListingProgress(None, max_results, WINDOW_SECONDS)
         self._owned = False
+        #: what the last run collected (the keys of a manifest), for OpenLineage
+        self.run_outcome: dict[str, Any] | None = None
         self._validate(rendered=False)
+
+    # ---- OpenLineage (the provider calls these after a run; see airflow_provider_xlikes.lineage)
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from airflow_provider_xlikes.lineage import listing_lineage
+
+        return listing_lineage(self, failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from airflow_provider_xlikes.lineage import listing_lineage
+
+        return listing_lineage(self, failed=True)
 
     # ---- the subclass's arguments, through the endpoint table
     @property
@@ -761,6 +775,16 @@ class BaseXListingOperator(BaseXOperator):
                 **self.cost_summary(),
             },
         )
+        self.run_outcome = {  # what OpenLineage reports of the run (the keys of a manifest)
+            "record_count": len(records),
+            "pages": pages_read,
+            "includes": sum(len(objects) for objects in includes.objects.values()),
+            "errors": len(errors),
+            "complete": partial is None,
+            "partial": partial,
+            "cost": self.cost_summary(),
+            "incremental": None if scan is None else scan.summary(),
+        }
         if scan is not None:
             context["ti"].xcom_push(key="incremental", value=scan.summary())
             if partial is None:
@@ -891,6 +915,7 @@ class BaseXListingOperator(BaseXOperator):
             manifest["manifest"],
         )
         self._emit_asset_event(context, location, manifest)
+        self.run_outcome = manifest
         return manifest
 
     def _checkpoint(self, writer: OutputWriter, complete: bool, scan: IncrementalListing | None) -> dict[str, Any]:
@@ -1045,6 +1070,7 @@ class XLikingUsersOperator(BaseXListingOperator):
     """
 
     endpoint = LIKING_USERS
+    operator_extra_links = (XPostLink(),)
 
     def __init__(
         self,
@@ -1077,6 +1103,7 @@ class XLikedTweetsOperator(BaseXListingOperator):
     """
 
     endpoint = LIKED_TWEETS
+    operator_extra_links = (XUserLink(),)
 
     def __init__(
         self,

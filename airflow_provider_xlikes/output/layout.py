@@ -7,8 +7,10 @@ Layout under an output location ``<base>``::
     <base>/<partition>/_manifest.json    written last: the commit, and the list readers trust
 
 ``<partition>`` is ``dag_id=<..>/run_id=<..>/task_id=<..>/map_index=<..>`` (Hive style), deterministic
-per task instance, so a retry finds its own staging and overwrites its own committed output. Paths
-starting with ``_`` are ignored by Hive-style readers (Spark, Athena, ...).
+per task instance, so a retry finds its own staging and overwrites its own committed output. A DAG
+run with a partition key (a partitioned timetable, Airflow 3.2+) writes under
+``dag_id=<..>/partition_key=<..>/run_id=<..>/...``. Paths starting with ``_`` are ignored by
+Hive-style readers (Spark, Athena, ...).
 """
 
 from __future__ import annotations
@@ -58,12 +60,15 @@ class RunKey:
     run_id: str
     task_id: str
     map_index: int = -1
+    #: the DAG run's partition key (partitioned timetables, Airflow 3.2+), ``None`` without one
+    partition_key: str | None = None
 
     @property
     def partition(self) -> str:
         return "/".join(
             (
                 f"dag_id={_safe(self.dag_id)}",
+                *(() if self.partition_key is None else (f"partition_key={_safe(self.partition_key)}",)),
                 f"run_id={_safe(self.run_id)}",
                 f"task_id={_safe(self.task_id)}",
                 f"map_index={int(self.map_index)}",
@@ -74,15 +79,21 @@ class RunKey:
     def from_context(cls, context: Mapping[str, Any]) -> RunKey:
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)
+        partition_key = getattr(context.get("dag_run"), "partition_key", None)  # Airflow 3.2+
         return cls(
             dag_id=str(ti.dag_id),
             run_id=str(ti.run_id),
             task_id=str(ti.task_id),
             map_index=-1 if map_index is None else int(map_index),
+            partition_key=None if partition_key is None else str(partition_key),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON (owner files, the manifest's ``run``); ``partition_key`` only where the run has one."""
+        data = asdict(self)
+        if self.partition_key is None:
+            del data["partition_key"]
+        return data
 
 
 def as_storage_path(path: StoragePathLike, conn_id: str | None = None) -> ObjectStoragePath:

@@ -47,6 +47,7 @@ from airflow_provider_xlikes import state
 from airflow_provider_xlikes.exceptions import XRateLimitWait, XValidationError
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, head_key
+from airflow_provider_xlikes.lineage import pages_outcome
 from airflow_provider_xlikes.operators.likes import (
     DEFAULT_DEFER_AFTER,
     check_output_path,
@@ -166,6 +167,8 @@ class XLikesSensor(BaseSensorOperator):
         self.compression = compression
         self.deferrable, self.defer_after = resolve_deferrable(deferrable, defer_after)
         self._wait: WatchState | None = None
+        #: what the run collected (the keys of a manifest), for OpenLineage
+        self.run_outcome: dict[str, Any] | None = None
         self._validate(rendered=False)
 
     # ------------------------------------------------------------------ validation
@@ -194,6 +197,17 @@ class XLikesSensor(BaseSensorOperator):
         if rendered or is_concrete(self.output_path):
             check_output_path(self.output_path)
         return target
+
+    # ------------------------------------------------------------------ OpenLineage (airflow_provider_xlikes.lineage)
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from airflow_provider_xlikes.lineage import sensor_lineage
+
+        return sensor_lineage(self, failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        from airflow_provider_xlikes.lineage import sensor_lineage
+
+        return sensor_lineage(self, failed=True)
 
     # ------------------------------------------------------------------ the hook and the poller
     @cached_property
@@ -331,6 +345,7 @@ class XLikesSensor(BaseSensorOperator):
         summary = {**scan.to_json(), "condition": poller.condition, "like_count": like_count, **target.kwargs}
         context["ti"].xcom_push(key=SCAN_XCOM_KEY, value=summary)
         self.log.info("%s: %d new record(s), scan stopped at %s", target, scan.new_count, summary["stop"])
+        self.run_outcome = pages_outcome(pages, sensor=summary)  # what OpenLineage reports of the run
         if self.output_path is None:
             return [record for page in pages for record in page.data]
         location = output_location(self.output_path, self.output_conn_id)
@@ -353,6 +368,7 @@ class XLikesSensor(BaseSensorOperator):
                     "complete": True,
                 }
             )
+        self.run_outcome["manifest"] = manifest["manifest"]
         return manifest
 
     # ------------------------------------------------------------------ deferrable
