@@ -200,6 +200,12 @@ class XMalformedResponseError(XServerError):
     """A 200 whose body is not what the API promises (not JSON, ``data`` not a list of objects ...)."""
 
 
+class XUnreachableError(XError):
+    """The API's host could not be reached (connection refused or reset, DNS, TLS, timeout) after the
+    hook's attempts; the message names the host and what to check. Task retries apply (a network
+    may come back)."""
+
+
 class XStateStoreError(XError, RuntimeError):
     """The shared state store (rotated tokens, rate budget) could not be read, written or locked.
 

@@ -1,6 +1,7 @@
 """One page of a listing, as the API sent it, and the joins of its ``includes``.
 
-Records are passed through unchanged. :meth:`Page.from_payload` checks the shape the API promises
+Records are passed through unchanged (broken Unicode aside: replaced and counted, see
+:mod:`airflow_provider_xlikes.broken_unicode`). :meth:`Page.from_payload` checks the shape the API promises
 (``data`` a list of objects, ``includes`` an object of lists of objects, ``errors`` a list of
 objects, ``meta`` an object with ``result_count``): anything else is a
 :class:`~airflow_provider_xlikes.exceptions.XMalformedResponseError` (retried, then raised), never
@@ -36,7 +37,8 @@ class Page:
     """One page of a listing.
 
     ``pagination_token`` is the cursor this page was fetched with (``None`` for the first page);
-    ``next_token`` the cursor of the page after it, ``None`` on the last page.
+    ``next_token`` the cursor of the page after it, ``None`` on the last page. ``broken_unicode``:
+    the objects of the page (records, includes, errors) whose broken Unicode was replaced with U+FFFD.
     """
 
     data: list[Record]
@@ -46,6 +48,7 @@ class Page:
     number: int = 1
     pagination_token: str | None = None
     rate_limit: RateLimit | None = None
+    broken_unicode: int = 0
 
     @classmethod
     def from_payload(
@@ -57,6 +60,7 @@ class Page:
         number: int = 1,
         pagination_token: str | None = None,
         rate_limit: RateLimit | None = None,
+        broken_unicode: int = 0,
     ) -> Page:
         """Build a page from a decoded body; raise ``XMalformedResponseError`` for a body of another shape."""
         meta = payload.get("meta")
@@ -77,6 +81,7 @@ class Page:
             number=number,
             pagination_token=pagination_token,
             rate_limit=rate_limit,
+            broken_unicode=broken_unicode,
         )
 
     @property

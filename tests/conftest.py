@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +112,23 @@ def s3_bucket(s3_endpoint: str) -> str:
     name = f"xlikes-{uuid.uuid4().hex[:12]}"
     s3_client(s3_endpoint).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def record_reliability(request: pytest.FixtureRequest) -> Any:
+    """``record_reliability(kind, case, **measured)``: a row of the reliability table (tests/reliability.py)."""
+    from reliability import recorder
+
+    return recorder(request.node)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The reliability table of this run, from the rows its tests recorded (none: nothing printed)."""
+    from reliability import rows_of, table
+
+    reports = [r for reports in terminalreporter.stats.values() for r in reports]
+    rows = rows_of(reports)
+    if rows:
+        terminalreporter.section("reliability: what the tests measured")
+        for line in table(rows):
+            terminalreporter.write_line(line)

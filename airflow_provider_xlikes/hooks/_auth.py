@@ -28,7 +28,7 @@ import tenacity
 
 from airflow_provider_xlikes.endpoints import APP_TOKEN_PATH, OAUTH2_TOKEN_PATH
 from airflow_provider_xlikes.exceptions import XTokenRefreshError
-from airflow_provider_xlikes.hooks.client import XAuth
+from airflow_provider_xlikes.hooks.client import TRANSPORT_ERRORS, XAuth, exponential_jitter, unreachable
 from airflow_provider_xlikes.hooks.token_store import OAuth2Tokens, TokenStore
 
 log = logging.getLogger("airflow_provider_xlikes.auth")
@@ -89,24 +89,30 @@ class TokenEndpoint:
         token must never be sent twice (a rotated token is dead, and reuse may revoke its family).
         Other grants (``client_credentials``) are idempotent and get the usual retries.
         """
-        if data.get("grant_type") == "refresh_token":
-            response = self._post_once(path, data, basic)
-        else:
-            retryable = (requests.ConnectionError, requests.Timeout, _TokenServerError)
-            try:
-                for attempt in tenacity.Retrying(
-                    stop=tenacity.stop_after_attempt(self.attempts),
-                    wait=tenacity.wait_exponential_jitter(initial=0.2, max=10),
-                    retry=tenacity.retry_if_exception_type(retryable),
-                    reraise=True,
-                ):
-                    with attempt:
-                        response = self._post_once(path, data, basic)
-                        if response.status_code >= 500:
-                            raise _TokenServerError(response)
-            except _TokenServerError as exc:
-                response = exc.response
+        once = data.get("grant_type") == "refresh_token"
+        try:
+            response = self._post_once(path, data, basic) if once else self._post_retried(path, data, basic)
+        except TRANSPORT_ERRORS as exc:
+            raise unreachable(exc, self.base_url, 1 if once else self.attempts) from exc
         return self._parse(path, data, response)
+
+    def _post_retried(self, path: str, data: dict[str, str], basic: tuple[str, str] | None) -> requests.Response:
+        """An idempotent grant, sent again after a transport failure or a 5xx (the last 5xx is returned)."""
+        retryable = (*TRANSPORT_ERRORS, _TokenServerError)
+        try:
+            for attempt in tenacity.Retrying(
+                stop=tenacity.stop_after_attempt(self.attempts),
+                wait=exponential_jitter(0.2, 10),
+                retry=tenacity.retry_if_exception_type(retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    response = self._post_once(path, data, basic)
+                    if response.status_code >= 500:
+                        raise _TokenServerError(response)
+        except _TokenServerError as exc:
+            response = exc.response
+        return response
 
     def _post_once(self, path: str, data: dict[str, str], basic: tuple[str, str] | None) -> requests.Response:
         url = self.base_url.rstrip("/") + path

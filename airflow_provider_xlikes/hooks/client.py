@@ -20,6 +20,7 @@ import pendulum
 import requests
 import tenacity
 
+from airflow_provider_xlikes.broken_unicode import decode_repairing
 from airflow_provider_xlikes.endpoints import BY_LABEL, Endpoint
 from airflow_provider_xlikes.exceptions import (
     FORBIDDEN_REASONS,
@@ -33,6 +34,7 @@ from airflow_provider_xlikes.exceptions import (
     XRateLimitError,
     XRateLimitWait,
     XServerError,
+    XUnreachableError,
     XUsageCappedError,
 )
 from airflow_provider_xlikes.pages import Page
@@ -73,6 +75,8 @@ class ApiResponse:
     status: int
     payload: dict[str, Any]
     rate_limit: RateLimit | None
+    #: objects of the body that carried broken Unicode, replaced (see ``airflow_provider_xlikes.broken_unicode``)
+    broken_unicode: int = 0
 
 
 # --------------------------------------------------------------------------- errors
@@ -168,6 +172,23 @@ def _field_naming_hint(parameters: list[str]) -> str | None:
     return None
 
 
+#: the failures of the connection itself (no HTTP answer), retried, then raised as XUnreachableError
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def unreachable(exc: BaseException, base_url: str, attempts: int) -> XUnreachableError:
+    """Map a transport failure (after ``attempts``) to an error naming the host and what to check."""
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the failure
+    text = str(reason).rsplit(">: ", 1)[-1]  # "<HTTPConnection object at 0x..>: Failed to establish ..."
+    what = "did not answer in time" if isinstance(exc, requests.Timeout) else "could not be reached"
+    return XUnreachableError(
+        f"The X API host {base_url} {what} after {attempts} attempt(s) ({type(exc).__name__}: {text}). Check the "
+        "connection's host (and port), that this worker resolves and reaches it (DNS, firewall, proxy settings: "
+        "HTTPS_PROXY, NO_PROXY), and its connect_timeout and read_timeout extras"
+    )
+
+
 # --------------------------------------------------------------------------- auth interface
 class XAuth(requests.auth.AuthBase):
     """Base of the auth strategies: adds credentials to a request, and may refresh them once on 401."""
@@ -193,12 +214,25 @@ def _as_is(response: ApiResponse) -> ApiResponse:
 
 
 # --------------------------------------------------------------------------- client
-_RETRYABLE = (
-    XServerError,
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
+_RETRYABLE = (XServerError, *TRANSPORT_ERRORS)
+
+
+def exponential_jitter(
+    initial: float, maximum: float, jitter: float = 1.0
+) -> Callable[[tenacity.RetryCallState], float]:
+    """Tenacity's wait: ``initial * 2 ** (attempt - 1)`` plus up to ``jitter`` seconds at random,
+    at most ``maximum``. A plain wait callable (what ``wait=`` takes on every tenacity release), not
+    ``wait_exponential_jitter``, whose ``initial`` is deprecated in 9.2 and whose ``multiplier``
+    earlier releases lack."""
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        try:
+            seconds = initial * 2.0 ** (state.attempt_number - 1) + random.uniform(0, jitter)
+        except OverflowError:
+            return maximum
+        return max(0.0, min(seconds, maximum))
+
+    return wait
 
 
 @dataclass
@@ -224,7 +258,7 @@ class HttpRetryPolicy:
 
         return tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
-            wait=tenacity.wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait),
+            wait=exponential_jitter(self.initial_wait, self.max_wait),
             retry=tenacity.retry_if_exception_type(_RETRYABLE),
             before_sleep=before_sleep,
             reraise=True,
@@ -310,6 +344,8 @@ class XApiClient:
                     label,
                     lambda: parse(self._send_within_budget(endpoint, path, params=params, json_body=json_body)),
                 )
+            except TRANSPORT_ERRORS as exc:
+                raise unreachable(exc, self.base_url, self.retry.attempts) from exc
             except XRateLimitError as exc:
                 rate_limited += 1
                 if rate_limited > self.rate_limits.max_waits:
@@ -354,18 +390,28 @@ class XApiClient:
             self.limits[endpoint + DAILY_SUFFIX] = daily
         if response.status_code >= 400:
             raise error_from_response(response, endpoint=endpoint, auth_type=self.auth.auth_type)
+        broken = 0
         try:
             payload = _json_decoder.decode(response.content)
         except msgspec.DecodeError:
-            detail = "empty body" if not response.content else "body is not JSON"
-            raise XMalformedResponseError(
-                response.status_code, endpoint=endpoint, title="Malformed response", detail=detail
-            ) from None
+            decoded = decode_repairing(response.content) if response.content else None
+            if decoded is None:
+                detail = "empty body" if not response.content else "body is not JSON"
+                raise XMalformedResponseError(
+                    response.status_code, endpoint=endpoint, title="Malformed response", detail=detail
+                ) from None
+            payload, broken = decoded
+            log.warning(
+                "%s: %d object(s) of the response carried broken Unicode (half an emoji: an unpaired surrogate, "
+                "or bytes that are not UTF-8): kept, with U+FFFD in place of each broken character",
+                endpoint,
+                broken,
+            )
         if not isinstance(payload, dict):
             raise XMalformedResponseError(
                 response.status_code, endpoint=endpoint, title="Malformed response", detail="body is not an object"
             )
-        return ApiResponse(status=response.status_code, payload=payload, rate_limit=rate_limit)
+        return ApiResponse(status=response.status_code, payload=payload, rate_limit=rate_limit, broken_unicode=broken)
 
     def _http(
         self, method: str, url: str, *, params: Mapping[str, Any] | None, json_body: Mapping[str, Any] | None
@@ -511,6 +557,7 @@ class XApiClient:
                     number=number,
                     pagination_token=token,
                     rate_limit=response.rate_limit,
+                    broken_unicode=response.broken_unicode,
                 )
 
             try:

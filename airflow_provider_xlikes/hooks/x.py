@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 import requests
 from airflow.sdk import BaseHook
@@ -117,13 +118,30 @@ class XConnectionSettings:
         return [str(self.extra[key]) for key in keys]
 
 
-def _base_url(host: str | None, schema: str | None, port: int | None) -> str:
+def _base_url(host: str | None, schema: str | None, port: int | None, conn_id: str) -> str:
+    """The API's base URL from the connection's host (a URL, or a host name with schema and port),
+    checked before any request: a host that is not an http(s) URL names itself and the form."""
     if not host:
         return DEFAULT_BASE_URL
     if "://" in host:
-        return host.rstrip("/")
-    url = f"{schema or 'https'}://{host}"
-    return f"{url}:{port}" if port else url
+        url = host.rstrip("/")
+    else:
+        url = f"{schema or 'https'}://{host}"
+        url = f"{url}:{port}" if port else url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises ValueError
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise XValidationError(
+            "host",
+            host,
+            f"a URL of the X API such as {DEFAULT_BASE_URL} (connection {conn_id!r}: scheme http or https, a host "
+            "name, an optional :port; or the host name alone, with the schema and port fields)",
+        )
+    return url
 
 
 def _number(extra: Mapping[str, Any], key: str, default: float, *, integer: bool = False) -> Any:
@@ -164,7 +182,7 @@ def settings_from_connection(conn: Any, conn_id: str) -> XConnectionSettings:
         )
     return XConnectionSettings(
         conn_id=conn_id,
-        base_url=_base_url(conn.host, conn.schema, conn.port),
+        base_url=_base_url(conn.host, conn.schema, conn.port, conn_id),
         auth_type=auth_type,
         password=conn.password or None,
         extra=extra,

@@ -455,6 +455,8 @@ class BaseXListingOperator(BaseXOperator):
         location = None if self.output_path is None else output_location(self.output_path, self.output_conn_id)
         if resume is None and location is not None:
             resume = self._load_checkpoint(context)
+        # opened before any request: an output location this worker cannot write fails here
+        writer = None if location is None else self._open_writer(location, context, resume)
         scan = self._open_scan(context, source_id, location, resume) if self.incremental else None
         meter = self.hook.costs = self.hook.costs.restored(resume.get("cost") if resume else None)
         if self.max_cost_usd is not None and self.endpoint.id_argument == "user_id":
@@ -466,9 +468,9 @@ class BaseXListingOperator(BaseXOperator):
         self._progress = ListingProgress(
             expected, self.max_results, WINDOW_SECONDS, meter=meter, expected_usd=self._expected_usd(resume, expected)
         )
-        if location is None:
+        if location is None or writer is None:
             return self._collect_to_xcom(context, source_id, resume, scan)
-        return self._collect_to_storage(context, source_id, location, resume, scan)
+        return self._collect_to_storage(context, source_id, location, writer, resume, scan)
 
     def _open_scan(
         self,
@@ -714,6 +716,7 @@ class BaseXListingOperator(BaseXOperator):
         errors: list[dict[str, Any]] = []
         includes = IncludesCollector()
         size = int(state["size"])
+        broken_unicode = int(state.get("broken_unicode", 0))
         limit = self.xcom_limit
         partial: dict[str, Any] | None = None
         try:
@@ -722,6 +725,7 @@ class BaseXListingOperator(BaseXOperator):
                 page_records = self._records(page, None)
                 records.extend(page_records)
                 errors.extend(page.errors)
+                broken_unicode += page.broken_unicode
                 size += len(_encoder.encode(page_records)) + len(_encoder.encode(page.errors))
                 size += includes.add(page.includes)
                 collected = int(state["records"]) + len(records)
@@ -744,6 +748,7 @@ class BaseXListingOperator(BaseXOperator):
                     "batches": batch + 1,
                     "records": int(state["records"]) + len(records),
                     "size": size,
+                    "broken_unicode": broken_unicode,
                     "pages": pages_read,
                     "next_token": wait.pagination_token if scan is None else scan.restart_token(wait.pagination_token),
                     "expected": self._progress.expected,
@@ -772,6 +777,7 @@ class BaseXListingOperator(BaseXOperator):
                 "complete": partial is None,
                 "partial": partial,
                 "record_count": len(records),
+                "broken_unicode": broken_unicode,
                 **self.cost_summary(),
             },
         )
@@ -843,12 +849,10 @@ class BaseXListingOperator(BaseXOperator):
         context: Context,
         source_id: str,
         location: ObjectStoragePath,
+        writer: OutputWriter,
         state: dict[str, Any] | None,
         scan: IncrementalListing | None,
     ) -> dict[str, Any]:
-        writer = self._open_writer(location, context, state)
-        if scan is not None and state is not None and not state:  # the checkpoint was not usable
-            scan = self._open_scan(context, source_id, location, None)
         self._clean_abandoned_staging(context, writer)
         self.log.info("Writing %s to %s (staging %s)", self.endpoint.name, writer.final_dir, writer.staging_dir)
         with writer:
@@ -878,6 +882,7 @@ class BaseXListingOperator(BaseXOperator):
                         includes=page.includes,
                         next_token=page.next_token,
                         fields=fields,
+                        broken_unicode=page.broken_unicode,
                     )
                     total += len(page.data)
                     self._log_page(source_id, page, total)
@@ -899,6 +904,10 @@ class BaseXListingOperator(BaseXOperator):
             metadata["cost"] = self.cost_summary()
             if scan is not None:
                 metadata["incremental"] = scan.summary()
+            # the last part closed and checkpointed before the commit: a try killed inside the commit
+            # resumes from here and sends no page again (the commit's steps can all be repeated)
+            writer.close_part()
+            self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
             manifest = writer.commit(metadata)
         if scan is not None and partial is None:
             self._commit_scan(scan)
@@ -953,7 +962,21 @@ class BaseXListingOperator(BaseXOperator):
         )
 
     def _open_writer(self, location: ObjectStoragePath, context: Context, state: dict[str, Any] | None) -> OutputWriter:
-        """The writer, opened fresh or from a checkpoint (a checkpoint whose parts are gone: fresh)."""
+        """The writer, opened fresh or from a checkpoint (a checkpoint whose parts are gone: fresh,
+        and ``state`` is emptied). A location that cannot be written is an error naming ``output_path``."""
+        try:
+            return self._opened_writer(location, context, state)
+        except OSError as exc:  # fsspec's file systems raise OSError subclasses (PermissionError ...)
+            raise XValidationError(
+                "output_path",
+                self.output_path,
+                f"a location this worker can create and write files in ({type(exc).__name__}: {exc}); check that "
+                "the path exists or can be created, its permissions, and the storage connection's credentials",
+            ) from None
+
+    def _opened_writer(
+        self, location: ObjectStoragePath, context: Context, state: dict[str, Any] | None
+    ) -> OutputWriter:
 
         def writer() -> OutputWriter:
             return OutputWriter(

@@ -72,6 +72,8 @@ class PartInfo:
     errors_name: str | None = None
     includes: int = 0
     includes_name: str | None = None
+    #: objects of the part's pages whose broken Unicode was replaced (see ``broken_unicode.py``)
+    broken_unicode: int = 0
 
     @property
     def file_names(self) -> list[str]:
@@ -91,6 +93,7 @@ class PartInfo:
             errors_name=data.get("errors_name"),
             includes=int(data.get("includes") or 0),
             includes_name=data.get("includes_name"),
+            broken_unicode=int(data.get("broken_unicode") or 0),
         )
 
 
@@ -131,6 +134,7 @@ class _OpenPart:
     errors: _StagedFile | None = None
     includes: _StagedFile | None = None
     pages: int = 0
+    broken_unicode: int = 0
 
     @property
     def files(self) -> list[_StagedFile]:
@@ -183,6 +187,7 @@ class OutputWriter:
         self.page_count = 0
         self.error_count = 0
         self.include_count = 0
+        self.broken_unicode = 0
         self.next_token: str | None = None
         self.started_at: str | None = None
         self._staging_path = self.staging_dir.path.rstrip("/")
@@ -268,6 +273,7 @@ class OutputWriter:
         self.page_count = int(checkpoint.get("pages") or 0)
         self.error_count = int(checkpoint.get("errors") or 0)
         self.include_count = int(checkpoint.get("includes") or 0)
+        self.broken_unicode = int(checkpoint.get("broken_unicode") or 0)
         self.next_token = checkpoint.get("next_token")
         self.started_at = checkpoint.get("started_at") or self.started_at
         keep = {name for part in self.parts for name in part.file_names} | {OWNER_FILE}
@@ -303,6 +309,7 @@ class OutputWriter:
         includes: Mapping[str, Sequence[Record]] | None = None,
         next_token: str | None = None,
         fields: Mapping[str, Any] | None = None,
+        broken_unicode: int = 0,
     ) -> PartInfo | None:
         """Append one page: its records, its partial errors and its ``includes`` (objects by kind).
 
@@ -310,7 +317,9 @@ class OutputWriter:
         each record as written, ahead of its own keys (e.g. the id the page was collected for; a key
         a record has keeps the record's value), without copying the records where the format can.
         ``next_token`` is the cursor of the page after this one; it enters :meth:`checkpoint` only
-        once the part holding this page is closed. Returns the part closed by this call, if any.
+        once the part holding this page is closed. ``broken_unicode``: the page's objects whose
+        broken Unicode was replaced (``Page.broken_unicode``), counted with the part. Returns the
+        part closed by this call, if any.
         """
         if not self._opened:
             raise OutputError("open() the writer first")
@@ -333,6 +342,7 @@ class OutputWriter:
             part.includes = part.includes or self._stage(f"includes-{part.index:05d}", self.sidecar_format)
             part.includes.write(included)
         part.pages += 1
+        part.broken_unicode += broken_unicode
         self._pending_token = next_token
         if part.data.count >= self.part_records:
             return self.close_part()
@@ -344,6 +354,7 @@ class OutputWriter:
         if part is None:
             return None
         info = PartInfo(name=part.data.name, records=part.data.count, pages=part.pages, bytes=part.data.close())
+        info.broken_unicode = part.broken_unicode
         if part.errors is not None:
             part.errors.close()
             info.errors, info.errors_name = part.errors.count, part.errors.name
@@ -355,6 +366,7 @@ class OutputWriter:
         self.page_count += info.pages
         self.error_count += info.errors
         self.include_count += info.includes
+        self.broken_unicode += info.broken_unicode
         self.next_token = self._pending_token
         return info
 
@@ -369,6 +381,7 @@ class OutputWriter:
             "pages": self.page_count,
             "errors": self.error_count,
             "includes": self.include_count,
+            "broken_unicode": self.broken_unicode,
             "next_token": self.next_token,
             "started_at": self.started_at,
         }
@@ -420,6 +433,7 @@ class OutputWriter:
             "pages": self.page_count,
             "errors": self.error_count,
             "includes": self.include_count,
+            "broken_unicode": self.broken_unicode,
             "compression": self.compression,
             "parts": [p.to_dict() for p in self.parts],
             "run": self.run_key.to_dict(),

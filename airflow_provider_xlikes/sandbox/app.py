@@ -73,7 +73,7 @@ class SandboxApp:
                 fault = active.fault
                 if fault.kind == "slow":
                     await asyncio.sleep(fault.delay)
-                elif fault.kind in ("malformed", "truncated"):
+                elif fault.kind in ("malformed", "truncated", "broken_unicode"):
                     corrupt = fault.kind
                 elif fault.kind == "reset":
                     st.by_status[0] += 1

@@ -17,7 +17,15 @@ PrivateLikes = Literal["empty", "403", "404", "public"]
 ErrorStyle = Literal["problem", "legacy"]
 AppOnly = Literal["no_user", "refuse", "owner"]
 FaultKind = Literal[
-    "status", "reset", "slow", "malformed", "truncated", "rate_limit", "client_forbidden", "usage_capped"
+    "status",
+    "reset",
+    "slow",
+    "malformed",
+    "truncated",
+    "broken_unicode",
+    "rate_limit",
+    "client_forbidden",
+    "usage_capped",
 ]
 RateLimitKey = Literal["principal", "token"]
 HttpImpl = Literal["auto", "h11", "httptools"]
@@ -143,7 +151,9 @@ class Fault:
 
     kinds: ``status`` (answer ``status``, default 503), ``reset`` (close the socket without a
     response), ``slow`` (delay ``delay`` seconds, then answer normally), ``malformed`` / ``truncated``
-    (a 200 whose JSON body is broken / cut short), ``rate_limit`` (429, with rate-limit headers
+    (a 200 whose JSON body is broken / cut short), ``broken_unicode`` (a 200 whose first record's
+    ``name`` or ``text`` starts with an unpaired surrogate escape, ``\\ud83d``: half an emoji, as X
+    has sent; valid JSON that strict decoders refuse), ``rate_limit`` (429, with rate-limit headers
     unless ``headers`` is false), ``client_forbidden`` (403 ``client-forbidden``: the app's access
     tier lacks the endpoint), ``usage_capped`` (``usage-capped``: the monthly cap is spent; 429 as
     reported in 2026, with rate-limit headers that still show requests left; ``status=403`` too).

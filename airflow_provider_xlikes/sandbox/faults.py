@@ -75,8 +75,21 @@ def answer(
     return errors.server_error(legacy, fault.status)
 
 
+#: what ``broken_unicode`` puts at the start of a record's string: the first half of a surrogate pair
+#: (an emoji cut in two), escaped as JSON allows
+HALF_EMOJI = b"\\ud83d"
+
+
 def corrupt(data: bytes, kind: str) -> bytes:
-    """A 200 body broken (``malformed``) or cut short (``truncated``)."""
+    """A 200 body broken (``malformed``), cut short (``truncated``) or with half an emoji in the
+    first record's ``name`` or ``text`` (``broken_unicode``: still valid JSON)."""
+    if kind == "broken_unicode":
+        start = data.find(b'"data":')
+        found = [i for key in (b'"name":"', b'"text":"') if (i := data.find(key, max(start, 0))) >= 0]
+        if start < 0 or not found:
+            return data
+        at = min(found) + 8
+        return data[:at] + HALF_EMOJI + data[at:]
     if kind == "malformed":
         return data[: len(data) // 2] + b'"}]{\x00<' + data[len(data) // 2 :]
     return data[: max(1, len(data) * 2 // 3)]

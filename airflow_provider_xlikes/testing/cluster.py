@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -127,6 +128,15 @@ class AirflowCluster:
         (LocalExecutor workers and task processes too)."""
         stop_groups(self.processes.values(), grace)
         self.session.close()
+
+    def kill_and_restart(self, name: str) -> None:
+        """SIGKILL the process group of ``name`` (``"triggerer"`` ...), as a lost host loses it,
+        then start it again; the new process takes over once the old one's heartbeat is stale."""
+        proc = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        self._spawn(name, [arg.format(port=self.port) for arg in PROCESSES[name]])
 
     def __enter__(self) -> AirflowCluster:
         return self.start()

@@ -35,10 +35,18 @@ EMPTY = json.dumps({"meta": {"result_count": 0}}).encode()
         (lambda h: h.unlike("1", user_id="me"), "user_id"),
     ],
 )
-def test_bad_arguments_send_nothing(hostile, call, parameter) -> None:
+@pytest.mark.reliability
+def test_bad_arguments_send_nothing(hostile, call, parameter, record_reliability) -> None:
     server, hook = hostile(EMPTY)
     with pytest.raises(XValidationError) as info:
         call(hook)
+    record_reliability(
+        "bad_input",
+        f"hook: {parameter}={info.value.value!r}",
+        error=type(info.value).__name__,
+        names_the_parameter=info.value.parameter == parameter,
+        requests_sent=len(server.queries),
+    )
     assert info.value.parameter == parameter
     assert parameter in str(info.value) and "Allowed" in str(info.value)
     assert server.queries == []
@@ -61,10 +69,18 @@ def test_bad_arguments_send_nothing(hostile, call, parameter) -> None:
         ({"rotation_store": 7}, "rotation_store"),
     ],
 )
-def test_bad_connection_extras_send_nothing(hostile, extra, parameter) -> None:
+@pytest.mark.reliability
+def test_bad_connection_extras_send_nothing(hostile, extra, parameter, record_reliability) -> None:
     server, hook = hostile(EMPTY, **extra)
     with pytest.raises(XValidationError) as info:
         hook.get_liking_users("20")
+    record_reliability(
+        "bad_input",
+        f"connection: {parameter}={next(iter(extra.values()))!r}",
+        error=type(info.value).__name__,
+        names_the_parameter=info.value.parameter == parameter,
+        requests_sent=len(server.queries),
+    )
     assert info.value.parameter == parameter
     assert server.queries == []
 

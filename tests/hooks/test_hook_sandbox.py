@@ -135,29 +135,54 @@ def test_endless_429s_end_in_a_typed_error(x_sandbox, connect) -> None:
 
 
 # --------------------------------------------------------------------------------------- retries
+@pytest.mark.reliability
 @pytest.mark.parametrize("kind", ["status", "reset", "malformed", "truncated"])
-def test_transient_failures_are_retried(x_sandbox, connect, kind) -> None:
+def test_transient_failures_are_retried(x_sandbox, connect, kind, record_reliability) -> None:
     x_sandbox.admin.set_faults({"kind": kind, "count": 2, "endpoint": "liking_users"})
     hook = connect(x_sandbox)
     post = featured(x_sandbox, 7)
-    assert [u["id"] for u in hook.get_liking_users(post)] == x_sandbox.admin.likers(post)
+    ids, expected = [u["id"] for u in hook.get_liking_users(post)], x_sandbox.admin.likers(post)
+    record_reliability(
+        "fault",
+        f"hook: {kind} on 2 requests in a row",
+        requests=x_sandbox.admin.total_requests("liking_users"),
+        lost=len(set(expected) - set(ids)),
+        duplicated=len(ids) - len(set(ids)),
+    )
+    assert ids == expected
     assert x_sandbox.admin.total_requests("liking_users") == 3
 
 
-def test_retries_are_bounded(x_sandbox, connect) -> None:
+@pytest.mark.reliability
+def test_retries_are_bounded(x_sandbox, connect, record_reliability) -> None:
     x_sandbox.admin.set_faults({"kind": "status", "count": 0, "status": 503})
     hook = connect(x_sandbox)
     with pytest.raises(XServerError) as info:
         hook.get_liking_users(featured(x_sandbox, 7))
+    record_reliability(
+        "fault",
+        "hook: 503 on every request",
+        requests=x_sandbox.admin.total_requests("liking_users"),
+        outcome=f"{type(info.value).__name__} after the attempts, nothing returned as complete",
+    )
     assert info.value.status == 503
     assert x_sandbox.admin.total_requests("liking_users") == 4
 
 
-def test_a_read_timeout_is_retried(x_sandbox, connect) -> None:
+@pytest.mark.reliability
+def test_a_read_timeout_is_retried(x_sandbox, connect, record_reliability) -> None:
     x_sandbox.admin.set_faults({"kind": "slow", "count": 1, "delay": 2.0})
     hook = connect(x_sandbox, read_timeout=0.5)
     post = featured(x_sandbox, 7)
-    assert len(hook.get_liking_users(post)) == 7
+    ids, expected = [u["id"] for u in hook.get_liking_users(post)], x_sandbox.admin.likers(post)
+    record_reliability(
+        "fault",
+        "hook: read timeout on the first request",
+        requests=x_sandbox.admin.total_requests("liking_users"),
+        lost=len(set(expected) - set(ids)),
+        duplicated=len(ids) - len(set(ids)),
+    )
+    assert len(ids) == 7
 
 
 def test_a_4xx_is_never_retried(x_sandbox, connect) -> None:
@@ -219,10 +244,18 @@ def test_wrong_credentials_are_an_auth_error(x_sandbox, monkeypatch) -> None:
         (lambda h: h.unlike("20", user_id="me"), "user_id"),
     ],
 )
-def test_bad_input_is_rejected_before_any_request(x_sandbox, connect, call, parameter) -> None:
+@pytest.mark.reliability
+def test_bad_input_is_rejected_before_any_request(x_sandbox, connect, call, parameter, record_reliability) -> None:
     hook = connect(x_sandbox)
     with pytest.raises(XValidationError) as info:
         call(hook)
+    record_reliability(
+        "bad_input",
+        f"hook (sandbox): {parameter}={info.value.value!r}",
+        error=type(info.value).__name__,
+        names_the_parameter=info.value.parameter == parameter,
+        requests_sent=x_sandbox.admin.total_requests(),
+    )
     assert info.value.parameter == parameter
     assert parameter in str(info.value)
     assert x_sandbox.admin.total_requests() == 0
@@ -288,8 +321,9 @@ def test_a_refused_refresh_token_says_what_to_do(x_sandbox, connect) -> None:
 
 
 # --------------------------------------------------------------------------------------- secrets
+@pytest.mark.reliability
 @pytest.mark.parametrize("auth_type", AUTH_TYPES)
-def test_no_secret_in_logs_exceptions_or_repr(x_sandbox_factory, connect, logs, auth_type) -> None:
+def test_no_secret_in_logs_exceptions_or_repr(x_sandbox_factory, connect, logs, auth_type, record_reliability) -> None:
     sandbox = x_sandbox_factory(token_lifetime=120, faults=["status,count=1,status=503"])
     hook = connect(sandbox, auth_type)
     hook.get_liking_users(featured(sandbox, 7))
@@ -303,7 +337,14 @@ def test_no_secret_in_logs_exceptions_or_repr(x_sandbox_factory, connect, logs, 
     if stored is not None:
         secrets += [stored.refresh_token, stored.access_token or ""]
     shown = logs() + repr(hook) + repr(hook.client) + repr(hook.settings) + str(info.value) + repr(info.value)
-    for secret in filter(None, secrets):
+    searched = [secret for secret in secrets if secret]
+    record_reliability(
+        "canary",
+        f"hook, {auth_type}: logs, exception, repr (refresh, 503, 400)",
+        secrets=len(searched),
+        found=sum(secret in shown for secret in searched),
+    )
+    for secret in searched:
         assert secret not in shown
 
 

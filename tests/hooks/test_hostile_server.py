@@ -22,15 +22,20 @@ def _page(data: Any, next_token: str | None = None) -> bytes:
     return json.dumps({"data": data, "meta": meta}).encode()
 
 
-def test_a_next_token_that_repeats_pages_fails_instead_of_paging_forever(hostile) -> None:
+@pytest.mark.reliability
+def test_a_next_token_that_repeats_pages_fails_instead_of_paging_forever(hostile, record_reliability) -> None:
     server, hook = hostile(_page([{"id": "1"}], next_token="same-cursor"))
     with pytest.raises(XCursorLoopError, match="next_token already seen") as info:
         hook.get_liking_users("20")
+    record_reliability(
+        "hostile", "a next_token that repeats", requests=len(server.queries), outcome=type(info.value).__name__
+    )
     assert len(server.queries) == 2  # the first page, then the page that repeated its cursor
     assert "2 requests" in str(info.value)
 
 
-def test_a_cursor_that_comes_back_later_is_a_loop_too(hostile) -> None:
+@pytest.mark.reliability
+def test_a_cursor_that_comes_back_later_is_a_loop_too(hostile, record_reliability) -> None:
     cursors = {"": "a", "a": "b", "b": "a"}
 
     def body(query: dict[str, list[str]]) -> bytes:
@@ -38,8 +43,14 @@ def test_a_cursor_that_comes_back_later_is_a_loop_too(hostile) -> None:
         return _page([{"id": token or "0"}], next_token=cursors[token])
 
     server, hook = hostile(body)
-    with pytest.raises(XCursorLoopError):
+    with pytest.raises(XCursorLoopError) as info:
         hook.get_liking_users("20")
+    record_reliability(
+        "hostile",
+        "a cursor that comes back 2 pages later",
+        requests=len(server.queries),
+        outcome=type(info.value).__name__,
+    )
     assert len(server.queries) == 3
 
 
@@ -66,10 +77,19 @@ def test_resuming_from_a_cursor_that_the_server_sends_again_is_a_loop(hostile) -
         ),
     ],
 )
-def test_malformed_200_responses_are_retried_then_raised_never_taken_as_data(hostile, body, detail) -> None:
+@pytest.mark.reliability
+def test_malformed_200_responses_are_retried_then_raised_never_taken_as_data(
+    hostile, body, detail, record_reliability
+) -> None:
     server, hook = hostile(body)
     with pytest.raises(XMalformedResponseError) as info:
         hook.get_liking_users("20")
+    record_reliability(
+        "hostile",
+        f"a 200 with: {detail}",
+        requests=len(server.queries),
+        outcome=f"{type(info.value).__name__} after the retries, never data",
+    )
     assert len(server.queries) == 3  # retried like a 5xx, within the hook's attempts
     assert "Malformed response" in str(info.value)
     assert detail in str(info.value)
@@ -118,3 +138,24 @@ def test_the_tweet_naming_sends_tweet_names(hostile) -> None:
     sent = _sent(server)
     assert sent["tweet.fields"] == "created_at,note_tweet"
     assert sent["expansions"] == "referenced_tweets.id,edit_history_tweet_ids,author_id"
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [("\ud83d", "\ufffd"), ("Ada \ud83d", "Ada \ufffd"), ("\ude00x", "\ufffdx"), ("ok \U0001f600", "ok \U0001f600")],
+)
+def test_a_record_with_half_an_emoji_is_kept_and_counted(hostile, record_reliability, name: str, kept: str) -> None:
+    # the body: valid JSON (Python's json reads it) that msgspec refuses
+    body = json.dumps({"data": [{"id": "1", "name": name}, {"id": "2", "name": "Bo"}], "meta": {"result_count": 2}})
+    server, hook = hostile(body.encode())
+    (page,) = hook.iter_liking_users("20")
+    record_reliability(
+        "hostile",
+        f"a record whose name is {json.dumps(name)}",
+        requests=len(server.queries),
+        outcome=f"{len(page.data)} records kept, broken_unicode={page.broken_unicode}",
+    )
+    assert page.data == [{"id": "1", "name": kept}, {"id": "2", "name": "Bo"}]
+    assert page.broken_unicode == (0 if name == kept else 1)
+    assert len(server.queries) == 1  # kept at once: not retried as malformed

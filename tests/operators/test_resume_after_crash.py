@@ -27,7 +27,7 @@ SOURCE = """
 import pendulum
 from airflow.sdk import DAG
 from airflow_provider_xlikes import XLikingUsersOperator
-
+PRELUDE
 with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
     XLikingUsersOperator(task_id="likers", tweet_id="POST", output_path="OUT", part_records=500, ARGS)
 """
@@ -74,8 +74,9 @@ def _give_start_date(dag_id: str, run_id: str) -> None:
 class KillableDag:
     """A one-task DAG (``likers``) whose DAG runs and task runs a test starts and kills at will."""
 
-    def __init__(self, sandbox: Any, out: Path, args: str = "") -> None:
-        """``args``: more arguments of the operator (``"incremental=True"``)."""
+    def __init__(self, sandbox: Any, out: Path, args: str = "", prelude: str = "") -> None:
+        """``args``: more arguments of the operator (``"incremental=True"``); ``prelude``: code of
+        the DAG file before the DAG (run by every task process that loads it)."""
         self.sandbox = sandbox
         self.out = out
         self.dag_id = f"resume_{uuid.uuid4().hex[:8]}"
@@ -86,6 +87,7 @@ class KillableDag:
             .replace("POST", POST)
             .replace("OUT", out.as_uri())
             .replace("ARGS", args)
+            .replace("PRELUDE", prelude)
         )
         (dags / f"{self.dag_id}.py").write_text(source)
         self.env = {**os.environ, "AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")}
@@ -98,11 +100,12 @@ class KillableDag:
         _give_start_date(self.dag_id, run_id)
         return run_id
 
-    def start(self, run_id: str) -> subprocess.Popen[bytes]:
-        return _task_run(self.dag_id, run_id, self.env)
+    def start(self, run_id: str, **env: str) -> subprocess.Popen[bytes]:
+        """A try of the task in its own process (``env``: more environment variables)."""
+        return _task_run(self.dag_id, run_id, {**self.env, **env})
 
-    def run(self, run_id: str) -> str:
-        proc = self.start(run_id)
+    def run(self, run_id: str, **env: str) -> str:
+        proc = self.start(run_id, **env)
         output = proc.communicate(timeout=300)[0].decode()
         assert proc.returncode == 0, output[-3000:]
         return output
@@ -125,7 +128,8 @@ def killable(x_sandbox_factory: Any, airflow_db: None, tmp_path: Path) -> Killab
 
 
 @pytest.mark.slow
-def test_a_killed_task_resumes_from_its_last_part(killable: KillableDag) -> None:
+@pytest.mark.reliability
+def test_a_killed_task_resumes_from_its_last_part(killable: KillableDag, record_reliability: Any) -> None:
     sandbox, out = killable.sandbox, killable.out
     run_id = killable.new_run()
     _kill_after(sandbox, killable.start(run_id), 14)  # 14 of 20 pages: 2 parts of 5 pages committed
@@ -139,7 +143,16 @@ def test_a_killed_task_resumes_from_its_last_part(killable: KillableDag) -> None
     (manifest_path,) = out.rglob("_manifest.json")
     manifest = json.loads(manifest_path.read_text())
     ids = [r["id"] for r in iter_records(manifest)]
-    assert ids == sandbox.admin.likers(POST)  # the same ids as an uninterrupted run, none twice
+    expected = sandbox.admin.likers(POST)
+    record_reliability(
+        "kill",
+        "SIGKILL while paging (after 14 of 20 pages; 10 in committed parts)",
+        retry_requests=retried,
+        resent=retried - (20 - 10),
+        lost=len(set(expected) - set(ids)),
+        duplicated=len(ids) - len(set(ids)),
+    )
+    assert ids == expected  # the same ids as an uninterrupted run, none twice
     assert manifest["record_count"] == 2000
     staged = [p for p in out.rglob("*") if "_staging" in p.parts and p.is_file()]
     assert staged == []  # no orphan part left behind

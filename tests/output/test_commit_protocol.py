@@ -86,7 +86,8 @@ def test_manifest_keys(tmp_path: Path, output_format: str) -> None:
         manifest = writer.commit({"endpoint": "liked_tweets"})
     assert set(manifest) == {
         "format", "endpoint", "output_format", "files", "error_files", "include_files", "record_count", "pages",
-        "errors", "includes", "compression", "parts", "run", "location", "manifest", "started_at", "committed_at",
+        "errors", "includes", "broken_unicode", "compression", "parts", "run", "location", "manifest", "started_at",
+        "committed_at",
     }  # fmt: skip
     assert manifest["parts"] == [
         {
@@ -98,6 +99,7 @@ def test_manifest_keys(tmp_path: Path, output_format: str) -> None:
             "errors_name": None,
             "includes": 4,
             "includes_name": "includes-00000.jsonl",
+            "broken_unicode": 0,
         }
     ]
     assert manifest["parts"][0]["bytes"] > 0

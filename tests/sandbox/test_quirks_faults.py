@@ -214,3 +214,15 @@ def test_faults_given_at_start(x_sandbox_factory):
     assert body["meta"]["result_count"] < 100 and "posts" in body["includes"]
     sandbox.admin.reset()  # reset re-arms the faults given at start
     assert client.liking_users(post).status_code == 503
+
+
+def test_broken_unicode_puts_half_an_emoji_into_the_first_record(x_sandbox, client):
+    post = featured(x_sandbox, 7)
+    good = client.liking_users(post).json()
+    x_sandbox.admin.set_faults("broken_unicode,count=1")
+    r = client.liking_users(post)
+    assert r.status_code == 200
+    body = json.loads(r.content)  # still JSON: Python's decoder reads the unpaired surrogate
+    assert body["data"][0]["name"] == "\ud83d" + good["data"][0]["name"]
+    assert body["data"][1:] == good["data"][1:]
+    assert client.liking_users(post).json() == good  # count=1: the next answer is whole again

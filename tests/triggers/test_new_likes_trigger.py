@@ -31,7 +31,8 @@ def _rebuilt(trigger: Any) -> Any:
     return cls(**kwargs)
 
 
-def test_triggers_serialize_small_json_without_secrets_and_rebuild_equal(conn: Any) -> None:
+@pytest.mark.reliability
+def test_triggers_serialize_small_json_without_secrets_and_rebuild_equal(conn: Any, record_reliability: Any) -> None:
     watcher = XNewLikesTrigger(tweet_id="20", x_conn_id="x_default", poke_interval=5)
     sensor = XLikesSensorTrigger(
         state={"baseline": ["3", "2"], "head": ["4", "3"], "found": ["9"]},
@@ -45,9 +46,15 @@ def test_triggers_serialize_small_json_without_secrets_and_rebuild_equal(conn: A
         _, kwargs = trigger.serialize()
         text = json.dumps(kwargs)  # plain JSON
         assert len(text) < 1000
-        for secret in conn.credentials.values():
-            if isinstance(secret, str) and len(secret) > 8:
-                assert secret not in text
+        secrets = [v for v in conn.credentials.values() if isinstance(v, str) and len(v) > 8]
+        record_reliability(
+            "canary",
+            f"{type(trigger).__name__}: its serialized kwargs (the triggerer's database row)",
+            secrets=len(secrets),
+            found=sum(secret in text for secret in secrets),
+        )
+        for secret in secrets:
+            assert secret not in text
         assert _rebuilt(trigger).serialize() == trigger.serialize()
 
 
