@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 if TYPE_CHECKING:
     from airflow_provider_xlikes.output import Compression
 
@@ -125,7 +127,7 @@ def main() -> None:
     if args.command == "fetch":
         fetch(args.pages, args.records, args.shape)
         return
-    pages = json.loads(args.pages.read_text(encoding="utf-8"))
+    pages = msgspec.json.decode(args.pages.read_bytes())  # as the hook decodes a page
     if args.command == "encode":
         print(json.dumps(encode(pages, args.format, "gzip" if args.gzip else None, args.level)))
     else:
