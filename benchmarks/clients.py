@@ -5,8 +5,8 @@ the bare loop run in the project's environment, tweepy and xdk in the comparison
 (``benchmarks/.venv-compare``, same Python and the same ``requests``/``urllib3``); each is timed
 the same way: ``time.perf_counter`` around the paging only, after its imports and setup.
 
-    python benchmarks/clients.py page {bare,hook,tweepy,xdk} URL POST_ID TOKEN
-    python benchmarks/clients.py operator {jsonl,gzip,parquet} URL POST_ID TOKEN OUTPUT_DIR
+    python benchmarks/clients.py page {bare,hook,tweepy,xdk} URL POST_ID TOKEN [--shape realistic]
+    python benchmarks/clients.py operator {jsonl,gzip,gzip-6,parquet} URL POST_ID TOKEN OUTPUT_DIR [--shape realistic]
     python benchmarks/clients.py rate {hook,tweepy} URL POST_ID TOKEN
     python benchmarks/clients.py imports
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
-from paging import PAGE_SIZE, page_through
+from paging import PAGE_SIZE, SHAPES, page_through
 
 REPO = Path(__file__).resolve().parent.parent
 #: a file name: the timed part of ``page`` (not bare) or ``operator`` runs under cProfile, its stats there
@@ -64,11 +64,14 @@ class WarningCounter(logging.Handler):
         self.count += 1
 
 
-def timed(call: Callable[[], T]) -> tuple[T, float]:
-    """``call()`` and its wall seconds; under cProfile when ``$XLIKES_BENCH_PROFILE`` names a file
-    (the stats, by cumulative and by own time, go there; the seconds then include the profiler's cost)."""
+def timed(call: Callable[[], T]) -> tuple[T, float, float]:
+    """``call()``, its wall seconds and this process's CPU seconds in it (``time.process_time``: on a
+    machine shared with other work the CPU seconds hold where the wall seconds wait for a core);
+    under cProfile when ``$XLIKES_BENCH_PROFILE`` names a file (the stats, by cumulative and by own
+    time, go there; the seconds then include the profiler's cost)."""
     path = os.environ.get(PROFILE_ENV)
     profiler = cProfile.Profile() if path else None
+    cpu_started = time.process_time()
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
@@ -76,16 +79,17 @@ def timed(call: Callable[[], T]) -> tuple[T, float]:
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     if profiler is not None and path:
         with open(path, "w") as out:
             stats = pstats.Stats(profiler, stream=out)
             stats.sort_stats("cumulative").print_stats(40)
             stats.sort_stats("tottime").print_stats(25)
-    return result, seconds
+    return result, seconds, cpu_seconds
 
 
 # --------------------------------------------------------------------------- paging
-def records_of_hook(url: str, post_id: str, token: str) -> Callable[[], int]:
+def records_of_hook(url: str, post_id: str, token: str, fields: list[str] | None) -> Callable[[], int]:
     use_connection(url, token)
     from airflow_provider_xlikes.hooks.x import XHook
 
@@ -93,44 +97,47 @@ def records_of_hook(url: str, post_id: str, token: str) -> Callable[[], int]:
     hook.client  # noqa: B018 - the connection is read and the session built before timing
 
     def run() -> int:
-        return sum(len(page.data) for page in hook.iter_liking_users(post_id, max_results=PAGE_SIZE))
+        pages = hook.iter_liking_users(post_id, max_results=PAGE_SIZE, user_fields=fields)
+        return sum(len(page.data) for page in pages)
 
     return run
 
 
-def records_of_tweepy(url: str, post_id: str, token: str, *, wait_on_rate_limit: bool = False) -> Callable[[], int]:
+def records_of_tweepy(url: str, post_id: str, token: str, fields: list[str] | None) -> Callable[[], int]:
     import tweepy
 
-    client = tweepy.Client(bearer_token=token, wait_on_rate_limit=wait_on_rate_limit)
+    client = tweepy.Client(bearer_token=token)
     client.session = redirected_session(url)
 
     def run() -> int:
-        pages = tweepy.Paginator(client.get_liking_users, post_id, max_results=PAGE_SIZE)
+        pages = tweepy.Paginator(client.get_liking_users, post_id, max_results=PAGE_SIZE, user_fields=fields)
         return sum(len(response.data or ()) for response in pages)
 
     return run
 
 
-def records_of_xdk(url: str, post_id: str, token: str) -> Callable[[], int]:
+def records_of_xdk(url: str, post_id: str, token: str, fields: list[str] | None) -> Callable[[], int]:
     import xdk
 
     # liking_users takes user-context tokens only (in xdk's spec): the token goes as the access token
     client = xdk.Client(base_url=url, access_token=token)
 
     def run() -> int:
-        return sum(len(page.data or ()) for page in client.posts.get_liking_users(post_id, max_results=PAGE_SIZE))
+        pages = client.posts.get_liking_users(post_id, max_results=PAGE_SIZE, user_fields=fields)
+        return sum(len(page.data or ()) for page in pages)
 
     return run
 
 
-def page(client: str, url: str, post_id: str, token: str) -> dict[str, Any]:
+def page(client: str, url: str, post_id: str, token: str, shape: str) -> dict[str, Any]:
     if client == "bare":
-        records, seconds = page_through(url, post_id, token)
-        return {"records": records, "seconds": seconds}
-    run = {"hook": records_of_hook, "tweepy": records_of_tweepy, "xdk": records_of_xdk}[client](url, post_id, token)
+        (records, seconds), _, cpu_seconds = timed(lambda: page_through(url, post_id, token, SHAPES[shape]))
+        return {"records": records, "seconds": seconds, "cpu_seconds": cpu_seconds}
+    clients = {"hook": records_of_hook, "tweepy": records_of_tweepy, "xdk": records_of_xdk}
+    run = clients[client](url, post_id, token, list(SHAPES[shape]) or None)
     warnings = WarningCounter()
-    records, seconds = timed(run)
-    return {"records": records, "seconds": seconds, "warnings": warnings.count}
+    records, seconds, cpu_seconds = timed(run)
+    return {"records": records, "seconds": seconds, "cpu_seconds": cpu_seconds, "warnings": warnings.count}
 
 
 # --------------------------------------------------------------------------- the operator
@@ -164,7 +171,7 @@ def _execute(task: Any, context: dict[str, Any]) -> Any:
     return task.execute(context=context)
 
 
-def operator(output: str, url: str, post_id: str, token: str, output_dir: str) -> dict[str, Any]:
+def operator(output: str, url: str, post_id: str, token: str, output_dir: str, shape: str) -> dict[str, Any]:
     """One ``XLikingUsersOperator.execute`` to ``file://``, logging as a task does (structlog JSON lines)."""
     use_connection(url, token)
     from airflow.sdk.log import configure_logging
@@ -178,8 +185,10 @@ def operator(output: str, url: str, post_id: str, token: str, output_dir: str) -
         tweet_id=post_id,
         x_conn_id=CONN_ID,
         output_path=Path(output_dir, "out").as_uri(),
+        user_fields=list(SHAPES[shape]) or None,
         output_format="parquet" if output == "parquet" else "jsonl",
-        compression="gzip" if output == "gzip" else None,
+        compression="gzip" if output.startswith("gzip") else None,
+        compression_level=6 if output == "gzip-6" else None,  # None: the default, the fastest
         lookup_total=False,  # the bare loop makes no count lookup either
     )
     context: dict[str, Any] = {"ti": TaskInstance(), "task_state_store": TaskStateStore()}
@@ -195,14 +204,16 @@ def operator(output: str, url: str, post_id: str, token: str, output_dir: str) -
         import pyarrow.parquet  # noqa: F401
     # as the task runner calls it (its safeguard's tracker set: no "outside of the Task Runner" warning)
     warnings = WarningCounter()
-    manifest, seconds = timed(lambda: contextvars.copy_context().run(_execute, task, context))
+    manifest, seconds, cpu_seconds = timed(lambda: contextvars.copy_context().run(_execute, task, context))
     log_file.close()
     with open(log_file.name) as fh:
         log_lines = sum(1 for _ in fh)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "records": manifest["record_count"],
+        "bytes": sum(part["bytes"] or 0 for part in manifest["parts"]),
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "log_lines": log_lines,
         "max_rss_kib": peak_kib,
         "warnings": warnings.count,
@@ -288,21 +299,24 @@ def main() -> None:
         command.add_argument("url")
         command.add_argument("post_id")
         command.add_argument("token")
+        if name == "page":
+            command.add_argument("--shape", choices=list(SHAPES), default="minimal")
     command = sub.add_parser("operator")
-    command.add_argument("output", choices=["jsonl", "gzip", "parquet"])
+    command.add_argument("output", choices=["jsonl", "gzip", "gzip-6", "parquet"])
     command.add_argument("url")
     command.add_argument("post_id")
     command.add_argument("token")
     command.add_argument("output_dir")
+    command.add_argument("--shape", choices=list(SHAPES), default="minimal")
     sub.add_parser("imports")
     args = parser.parse_args()
     result: dict[str, Any]
     if args.command == "page":
-        result = page(args.client, args.url, args.post_id, args.token)
+        result = page(args.client, args.url, args.post_id, args.token, args.shape)
     elif args.command == "rate":
         result = rate(args.client, args.url, args.post_id, args.token)
     elif args.command == "operator":
-        result = operator(args.output, args.url, args.post_id, args.token, args.output_dir)
+        result = operator(args.output, args.url, args.post_id, args.token, args.output_dir, args.shape)
     else:
         result = imports()
     print(json.dumps(result))

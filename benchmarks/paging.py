@@ -1,5 +1,8 @@
-"""What the paging benchmarks share: the bare client loop, and a server of pre-rendered pages.
+"""What the paging benchmarks share: the payload shapes, the bare client loop, and a server of pre-rendered pages.
 
+``SHAPES`` are the two payloads every paging figure is measured on: ``realistic``, the user fields
+of X's likes quickstart and of this package's examples (``created_at``, ``username``, ``verified``,
+``public_metrics``), and ``minimal``, X's default ``id``, ``name`` and ``username``.
 ``page_through`` is the baseline every client is measured against: a bare ``requests.Session``
 loop with ``max_results=100``. ``PrerenderedServer`` serves the very pages a sandbox rendered, as
 bytes keyed by ``pagination_token``, from its own subprocess (the same uvicorn HTTP stack as the
@@ -26,6 +29,11 @@ from urllib.parse import parse_qs
 import requests
 
 PAGE_SIZE = 100
+#: ``user.fields`` by payload shape (empty: X's default fields only)
+SHAPES: dict[str, tuple[str, ...]] = {
+    "realistic": ("created_at", "username", "verified", "public_metrics"),
+    "minimal": (),
+}
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,12 +45,17 @@ def liking_users_url(base_url: str, post_id: str) -> str:
     return f"{base_url.rstrip('/')}/2/tweets/{post_id}/liking_users"
 
 
-def page_through(base_url: str, post_id: str, token: str) -> tuple[int, float]:
+def first_params(user_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The query of a listing's first page: ``max_results`` and the shape's ``user.fields``."""
+    return {"max_results": PAGE_SIZE, **({"user.fields": ",".join(user_fields)} if user_fields else {})}
+
+
+def page_through(base_url: str, post_id: str, token: str, user_fields: tuple[str, ...] = ()) -> tuple[int, float]:
     """The bare client loop: returns (records, seconds)."""
     session = requests.Session()
     headers = {"Authorization": f"Bearer {token}"}
     url = liking_users_url(base_url, post_id)
-    params: dict[str, Any] = {"max_results": PAGE_SIZE}
+    params = first_params(user_fields)
     records = 0
     start = time.perf_counter()
     while True:
@@ -59,11 +72,11 @@ def page_through(base_url: str, post_id: str, token: str) -> tuple[int, float]:
     return records, elapsed
 
 
-def fetch_pages(base_url: str, post_id: str, token: str) -> dict[str, str]:
+def fetch_pages(base_url: str, post_id: str, token: str, user_fields: tuple[str, ...] = ()) -> dict[str, str]:
     """Every page of a listing, fetched once, keyed by the token that requested it (``""``: the first)."""
     pages: dict[str, str] = {}
     with requests.Session() as session:
-        params: dict[str, Any] = {"max_results": PAGE_SIZE}
+        params = first_params(user_fields)
         current = ""
         while True:
             r = session.get(
@@ -78,7 +91,8 @@ def fetch_pages(base_url: str, post_id: str, token: str) -> dict[str, str]:
 
 
 def serve_static(pages_file: str, port_file: str, http: str) -> None:
-    """Minimal server: the pre-rendered pages keyed by pagination_token, nothing else."""
+    """Minimal server: the pre-rendered pages keyed by pagination_token, nothing else (a token it
+    does not have, or no pages at all: a 404 with X's error shape)."""
     import asyncio
 
     import uvicorn
@@ -95,11 +109,14 @@ def serve_static(pages_file: str, port_file: str, http: str) -> None:
         if scope["type"] != "http":
             return
         token = parse_qs(scope["query_string"].decode()).get("pagination_token", [""])[0]
-        body = pages[token]
+        body = pages.get(token)
+        status = 200 if body is not None else 404
+        if body is None:
+            body = json.dumps({"title": "Not Found Error", "detail": f"no page {token!r}", "status": 404}).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 200,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),

@@ -13,14 +13,15 @@ OUTPUT_FORMATS: tuple[str, ...] = tuple(FORMATS)
 DEFAULT_OUTPUT_FORMAT = JsonLinesFormat.name
 
 
-def get_format(name: object, compression: Compression = None) -> OutputFormat:
-    """The format called ``name`` with ``compression``; :class:`XValidationError` for an unknown one."""
+def get_format(name: object, compression: Compression = None, compression_level: int | None = None) -> OutputFormat:
+    """The format called ``name`` with ``compression`` (at ``compression_level``); :class:`XValidationError`
+    for an unknown one."""
     cls = FORMATS.get(name) if isinstance(name, str) else None
     if cls is None:
         raise XValidationError("output_format", name, OUTPUT_FORMATS)
-    return cls(compression)
+    return cls(compression, compression_level)
 
 
-def sidecar_format(compression: Compression = None) -> OutputFormat:
+def sidecar_format(compression: Compression = None, compression_level: int | None = None) -> OutputFormat:
     """The format of the errors and includes files beside the parts: JSON Lines in every output format."""
-    return JsonLinesFormat(compression)
+    return JsonLinesFormat(compression, compression_level)

@@ -16,11 +16,11 @@ _decoder = msgspec.json.Decoder()
 
 
 class _JsonLinesEncoder(PartEncoder):
-    def __init__(self, stream: IO[bytes], compression: Compression) -> None:
+    def __init__(self, stream: IO[bytes], compression: Compression, level: int) -> None:
         self._raw = stream
         self._stream: IO[bytes] = stream
         if compression == "gzip":
-            gz = gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=6, mtime=0)
+            gz = gzip.GzipFile(filename="", fileobj=stream, mode="wb", compresslevel=level, mtime=0)
             self._stream = cast(IO[bytes], gz)
 
     def write(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
@@ -45,7 +45,8 @@ class _JsonLinesEncoder(PartEncoder):
 
 
 class JsonLinesFormat(OutputFormat):
-    """JSON Lines (``.jsonl``, or ``.jsonl.gz`` with ``compression="gzip"``): records byte for byte as JSON."""
+    """JSON Lines (``.jsonl``, or ``.jsonl.gz`` with ``compression="gzip"``, at ``compression_level``):
+    records byte for byte as JSON."""
 
     name = "jsonl"
 
@@ -54,7 +55,7 @@ class JsonLinesFormat(OutputFormat):
         return ".jsonl.gz" if self.compression == "gzip" else ".jsonl"
 
     def encoder(self, stream: IO[bytes]) -> PartEncoder:
-        return _JsonLinesEncoder(stream, self.compression)
+        return _JsonLinesEncoder(stream, self.compression, self.gzip_level)
 
     def read(self, stream: IO[bytes]) -> Iterator[dict[str, Any]]:
         source: IO[bytes] = stream

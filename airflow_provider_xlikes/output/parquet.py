@@ -3,8 +3,9 @@
 pyarrow is imported when a :class:`ParquetFormat` is created (never by importing this package), and a
 missing pyarrow raises :class:`~airflow_provider_xlikes.output.errors.MissingExtraError` naming the extra.
 
-A part is buffered (references to the records of its pages, at most ``part_records`` plus one page)
-and written as one Parquet file when it closes. **Schema rules**, per part file:
+A part is buffered column by column (:class:`ColumnBuffer`: the values of its pages' records, at
+most ``part_records`` plus one page; the records themselves are not kept) and written as one
+Parquet file when it closes. **Schema rules**, per part file:
 
 * the columns are the union of the top-level keys of all records of the part, in first-seen order;
 * each column's type is what pyarrow infers from the JSON values of *all* records of the part
@@ -21,13 +22,14 @@ and written as one Parquet file when it closes. **Schema rules**, per part file:
   pa.unify_schemas([...], promote_options="permissive"))``, or
   :func:`~airflow_provider_xlikes.output.reader.iter_records`, which yields dicts part by part.
 
-Compression: ``None`` → Parquet ``snappy`` (pyarrow's default), ``"gzip"`` → Parquet ``gzip``; the
-codec is inside the file, whose name is always ``part-NNNNN.parquet``.
+Compression: ``None`` → Parquet ``snappy`` (pyarrow's default), ``"gzip"`` → Parquet ``gzip`` at
+``compression_level`` (default 1, the fastest); the codec is inside the file, whose name is always
+``part-NNNNN.parquet``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import msgspec
@@ -64,65 +66,88 @@ def _writable(pa: Any, arrow_type: Any) -> bool:
     return True
 
 
-def records_to_table(records: Sequence[Record], runs: Sequence[tuple[int, Mapping[str, Any]]] = ()) -> Any:
-    """The records as one ``pyarrow.Table`` by the schema rules of this module.
+class ColumnBuffer:
+    """The records of one part, column by column, by the schema rules of this module.
 
-    ``runs``: ``(count, fields)`` over the records in order (all of them: one run without fields
-    when empty); each run's records get its fields as columns ahead of their own keys, none of them
-    having those keys (see :func:`~airflow_provider_xlikes.output.base.with_fields`).
+    Each page is split into its keys' value lists as it is added, so no record of the part stays
+    alive until the part closes: 5,000 records held per part were promoted to the collector's oldest
+    generation and set off full collections over every object of the task process.
     """
-    pa, _ = import_pyarrow()
-    parts: list[tuple[Sequence[Record], Mapping[str, Any]]] = []
-    start = 0
-    for count, fields in runs or [(len(records), {})]:
-        parts.append((records[start : start + count], fields))
-        start += count
-    columns: dict[str, Any] = {}
-    json_columns: list[str] = []
-    for key in dict.fromkeys(key for part, fields in parts for key in (*fields, *(k for r in part for k in r))):
-        values = [
-            value
-            for part, fields in parts
-            for value in ([fields[key]] * len(part) if key in fields else [record.get(key) for record in part])
-        ]
-        try:
-            array = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            array = None
-        if array is None or not _writable(pa, array.type):
-            array = pa.array([None if v is None else _encoder.encode(v).decode() for v in values], type=pa.string())
-            json_columns.append(key)
-        columns[key] = array
-    metadata = {JSON_COLUMNS_KEY: _encoder.encode(json_columns)} if json_columns else None
-    return pa.table(columns, metadata=metadata)
+
+    def __init__(self) -> None:
+        #: values by column, in first-seen order; every list holds one value a row (``None``: missing)
+        self.columns: dict[str, list[Any]] = {}
+        self.rows = 0
+
+    def add(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
+        """One page's records, each with ``fields`` as columns ahead of its own keys (see
+        :func:`~airflow_provider_xlikes.output.base.with_fields`; a record's own value wins)."""
+        if fields and any(key in record for key in fields for record in records):
+            records, fields = with_fields(records, fields), None
+        count = len(records)
+        if not count:
+            return
+        fields = fields or {}
+        first = records[0]
+        keys: Iterable[str] = first
+        if len(set().union(*records)) != len(first):  # a record has a key the first one lacks
+            keys = dict.fromkeys(key for record in records for key in record)
+        for key in (*fields, *keys):
+            column = self.columns.get(key)
+            if column is None:
+                column = self.columns[key] = [None] * self.rows
+            if key in fields:
+                column.extend([fields[key]] * count)
+            else:
+                column.extend([record.get(key) for record in records])
+        self.rows += count
+        for column in self.columns.values():
+            if len(column) < self.rows:  # a key this page's records do not have
+                column.extend([None] * (self.rows - len(column)))
+
+    def to_table(self) -> Any:
+        """The buffered rows as one ``pyarrow.Table``: a column pyarrow cannot type as one writable
+        Arrow type is stored as JSON text and named in the schema metadata."""
+        pa, _ = import_pyarrow()
+        columns: dict[str, Any] = {}
+        json_columns: list[str] = []
+        for key, values in self.columns.items():
+            try:
+                array = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                array = None
+            if array is None or not _writable(pa, array.type):
+                array = pa.array([None if v is None else _encoder.encode(v).decode() for v in values], type=pa.string())
+                json_columns.append(key)
+            columns[key] = array
+        metadata = {JSON_COLUMNS_KEY: _encoder.encode(json_columns)} if json_columns else None
+        return pa.table(columns, metadata=metadata)
+
+
+def records_to_table(records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> Any:
+    """``records`` (each with ``fields``) as one ``pyarrow.Table`` by the schema rules of this module."""
+    buffer = ColumnBuffer()
+    buffer.add(records, fields)
+    return buffer.to_table()
 
 
 class _ParquetEncoder(PartEncoder):
-    def __init__(self, stream: IO[bytes], codec: str) -> None:
+    def __init__(self, stream: IO[bytes], codec: str, level: int | None) -> None:
         self._stream = stream
         self._codec = codec
-        self._records: list[Record] = []
-        #: (count, fields) of the records in order: fields become columns, the records are not copied
-        self._runs: list[tuple[int, Mapping[str, Any]]] = []
+        self._level = level
+        self._buffer = ColumnBuffer()
 
     def write(self, records: Sequence[Record], fields: Mapping[str, Any] | None = None) -> None:
-        if fields and any(key in record for key in fields for record in records):
-            records, fields = with_fields(records, fields), None  # the records' own values win
-        fields = fields or {}
-        if self._runs and self._runs[-1][1] == fields:
-            self._runs[-1] = (self._runs[-1][0] + len(records), fields)
-        else:
-            self._runs.append((len(records), fields))
-        self._records.extend(records)
+        self._buffer.add(records, fields)
 
     def finish(self) -> None:
         _, pq = import_pyarrow()
-        table = records_to_table(self._records, self._runs)
-        self._records, self._runs = [], []
-        pq.write_table(table, self._stream, compression=self._codec)
+        table, self._buffer = self._buffer.to_table(), ColumnBuffer()
+        pq.write_table(table, self._stream, compression=self._codec, compression_level=self._level)
 
     def abort(self) -> None:
-        self._records, self._runs = [], []
+        self._buffer = ColumnBuffer()
 
 
 class ParquetFormat(OutputFormat):
@@ -130,8 +155,8 @@ class ParquetFormat(OutputFormat):
 
     name = "parquet"
 
-    def __init__(self, compression: Compression = None) -> None:
-        super().__init__(compression)
+    def __init__(self, compression: Compression = None, compression_level: int | None = None) -> None:
+        super().__init__(compression, compression_level)
         import_pyarrow()  # fail now, before anything is fetched, when the extra is missing
 
     @property
@@ -143,7 +168,7 @@ class ParquetFormat(OutputFormat):
         return PARQUET_CODECS[self.compression]
 
     def encoder(self, stream: IO[bytes]) -> PartEncoder:
-        return _ParquetEncoder(stream, self.codec)
+        return _ParquetEncoder(stream, self.codec, self.gzip_level if self.compression == "gzip" else None)
 
     def read(self, stream: IO[bytes]) -> Iterator[dict[str, Any]]:
         _, pq = import_pyarrow()

@@ -161,6 +161,7 @@ class OutputWriter:
     :param output_format: ``"jsonl"`` or ``"parquet"`` (see :data:`~.formats.OUTPUT_FORMATS`).
     :param part_records: records after which a part is closed (at the next page boundary).
     :param compression: ``None`` or ``"gzip"`` (Parquet: ``None`` is snappy, ``"gzip"`` gzip).
+    :param compression_level: with gzip, 1 (fastest, the default when ``None``) to 9 (smallest).
     :param conn_id: storage connection, when not given in the URI.
     """
 
@@ -173,11 +174,12 @@ class OutputWriter:
         part_records: int = DEFAULT_PART_RECORDS,
         compression: Compression = None,
         conn_id: str | None = None,
+        compression_level: int | None = None,
     ) -> None:
         if isinstance(part_records, bool) or not isinstance(part_records, int) or part_records < 1:
             raise XValidationError("part_records", part_records, "a positive integer")
-        self.format: OutputFormat = get_format(output_format, compression)
-        self.sidecar_format = sidecar_format(compression)
+        self.format: OutputFormat = get_format(output_format, compression, compression_level)
+        self.sidecar_format = sidecar_format(compression, compression_level)
         self.base = as_storage_path(base, conn_id)
         self.run_key = run_key
         self.part_records = part_records

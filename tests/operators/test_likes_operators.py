@@ -433,6 +433,11 @@ XUnlikeOperator(task_id="bad_unlike_user", tweet_id={posts[7]!r}, user_id="{{{{ 
         (lambda: XLikedTweetsOperator(task_id="t", user_id="1", poll_fields="nope"), "poll_fields"),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", expansions="author_id"), "expansions"),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", compression="zip"), "compression"),  # type: ignore[arg-type]
+        (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", compression_level=1), "compression_level"),
+        (
+            lambda: XLikedTweetsOperator(task_id="t", user_id="1", compression="gzip", compression_level=10),
+            "compression_level",
+        ),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", part_records=0), "part_records"),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20", xcom_max_bytes=0), "xcom_max_bytes"),
         (lambda: XLikingUsersOperator(task_id="t", tweet_id="20\n"), "tweet_id"),
