@@ -70,10 +70,19 @@ def test_the_budget_stops_the_wait_before_crossing_it_in_each_mode(
     assert "max_cost_usd=0.35" in text and "spent ~$0.300" in text and "may cost up to $0.100" in text
 
 
-@pytest.mark.parametrize("mode", ["poke", "deferrable"])
-def test_on_budget_exhausted_skip_ends_the_wait_skipped(conn: Any, sensor_dag: Any, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "how"),
+    [
+        ("poke", 'on_budget_exhausted="skip"'),
+        ("deferrable", 'on_budget_exhausted="skip"'),
+        ("deferrable", "soft_fail=True"),
+    ],
+)
+def test_on_budget_exhausted_skip_or_soft_fail_ends_the_wait_skipped(
+    conn: Any, sensor_dag: Any, mode: str, how: str
+) -> None:
     post = featured(conn, 333)
-    result = _run(sensor_dag, f'tweet_id="{post}", {MODES[mode]}, max_cost_usd=0.25, on_budget_exhausted="skip"')
+    result = _run(sensor_dag, f'tweet_id="{post}", {MODES[mode]}, max_cost_usd=0.25, {how}')
     assert result.states() == {("wait", -1): "skipped"}
     assert conn.admin.total_requests("liking_users") == 2
     assert served_cost(conn)[2] <= 0.25
