@@ -209,11 +209,14 @@ class LikesPoller:
 
     # ---- cost: one meter (the hook's), carried in the state, checked before each request
     def resume_costs(self, state: WatchState | None) -> None:
-        """Go on counting from ``state.cost`` when this hook has counted nothing yet (a new worker
-        process after a reschedule, the triggerer, the worker after the trigger)."""
-        meter = self.hook.costs
-        if state is not None and state.cost is not None and meter.requests == 0:
-            self.hook.costs = meter.restored(state.cost)
+        """Go on counting from ``state.cost`` when it has counted more requests than this hook (a
+        new worker process after a reschedule, the triggerer, the worker after the trigger's polls);
+        a hook that polled since the state was taken (pokes in one process) keeps its own count."""
+        if state is None or state.cost is None:
+            return
+        stored = self.hook.costs.restored(state.cost)
+        if stored.requests > self.hook.costs.requests:
+            self.hook.costs = stored
 
     def with_costs(self, state: WatchState) -> WatchState:
         """``state`` with what the wait spent so far."""

@@ -100,14 +100,15 @@ def test_the_count_lookup_is_budgeted_too(conn: Any, sensor_dag: Any) -> None:
     assert spent == pytest.approx(0.07 + 6 * 0.005) and spent <= 0.1025 < spent + 0.005
 
 
+@pytest.mark.parametrize("mode", ["reschedule", "deferrable"])
 def test_what_the_wait_cost_is_in_its_xcom_and_manifest(
-    conn: Any, sensor_dag: Any, when_polled: Any, tmp_path: Path
+    conn: Any, sensor_dag: Any, when_polled: Any, tmp_path: Path, mode: str
 ) -> None:
     post = featured(conn, 333)
     added: list[str] = []
     when_polled("liking_users", 2, lambda: added.extend(conn.admin.add_likes(post, 3)))
     out = (tmp_path / "likes").as_uri()
-    body = f'tweet_id="{post}", mode="reschedule", deferrable=False, max_cost_usd=5, output_path="{out}"'
+    body = f'tweet_id="{post}", {MODES[mode]}, max_cost_usd=5, output_path="{out}"'
     result = _run(sensor_dag, body)
     assert result.state == "success", result.states()
     data, includes, usd = served_cost(conn)
