@@ -42,7 +42,6 @@ from airflow_provider_xlikes.exceptions import (
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, IncrementalScan, ScanResult
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.pricing import format_usd
-from airflow_provider_xlikes.progress import TOTAL_LOOKUPS
 from airflow_provider_xlikes.validation import validate_id, validate_max_results, validate_names, validate_positive
 
 if TYPE_CHECKING:
@@ -306,9 +305,9 @@ class LikesPoller:
         if self.min_count is not None:
             # the count lookup (GET /2/tweets/:id or /2/users/:id, public_metrics.like_count); an
             # unknown id fails, a spent window is waited for, a refused lookup (None) is "not yet"
-            if self.max_cost_usd is not None:
-                lookup = TOTAL_LOOKUPS[self.target.endpoint.name].endpoint
-                self._check_budget(lookup, 1, "the count lookup")
+            lookup = self.target.endpoint.count_lookup
+            if self.max_cost_usd is not None and lookup is not None:
+                self._check_budget(lookup.endpoint, 1, "the count lookup")
             count = self.hook.like_count(self.target.endpoint, self.target.source_id, strict=True)
             return Check(done=count is not None and count >= self.min_count, state=state, like_count=count)
         if self.user_ids:
