@@ -243,6 +243,11 @@ class CostMeter:
                     self.seen_per_record[kind] = max(self.seen_per_record[kind], math.ceil(n / data))
         return usd
 
+    def could_cross(self, bound: float, limit: float | None) -> bool:
+        """Whether a request whose response may cost up to ``bound`` could take what was spent past
+        ``limit`` (``max_cost_usd``: such a request is not sent); never without a limit."""
+        return limit is not None and self.usd + bound > limit
+
     def include_bounds(self, expansions: Iterable[str]) -> dict[str, int]:
         """Include objects per record, per kind, at most: :data:`INCLUDE_BOUNDS` of the expansions
         asked for (1 for one not listed), or more where a page brought more."""

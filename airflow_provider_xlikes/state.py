@@ -14,7 +14,9 @@ resume checkpoints          3.3+: the task instance's ``task_state_store``; befo
                             in the staging folder of the output location
 incremental heads           3.3+ with an output asset: its ``asset_state_store``; else a Variable
 sensor baselines            a Variable per DAG, task and listing (the last successful run's head);
-                            the run's wait state: 3.3+ ``task_state_store``, before a Variable
+                            the run's wait state (heads, found ids, the cost its polls spent):
+                            3.3+ ``task_state_store``, before a Variable; deferred: the trigger's
+                            kwargs and events
 Asset watcher heads         3.3+: the asset's state store; before: the triggerer's memory
 =========================== ============================================================================
 

@@ -205,8 +205,9 @@ class IncludesCollector:
         return {kind: list(items.values()) for kind, items in self.objects.items()}
 
 
-def validate_budget(max_cost_usd: Any, on_budget_exhausted: Any) -> None:
-    """``max_cost_usd`` (``None`` or US dollars >= 0) and ``on_budget_exhausted`` (``fail``/``commit``)."""
+def validate_budget(max_cost_usd: Any, on_budget_exhausted: Any, allowed: Sequence[str] = ON_BUDGET_EXHAUSTED) -> None:
+    """``max_cost_usd`` (``None`` or US dollars >= 0) and ``on_budget_exhausted`` (one of ``allowed``:
+    the listings' ``fail``/``commit``, the sensor's ``fail``/``skip``)."""
     if max_cost_usd is not None and (
         isinstance(max_cost_usd, bool)
         or not isinstance(max_cost_usd, (int, float))
@@ -214,8 +215,8 @@ def validate_budget(max_cost_usd: Any, on_budget_exhausted: Any) -> None:
         or max_cost_usd < 0
     ):
         raise XValidationError("max_cost_usd", max_cost_usd, "None or a number of US dollars >= 0, e.g. 2.5")
-    if on_budget_exhausted not in ON_BUDGET_EXHAUSTED:
-        raise XValidationError("on_budget_exhausted", on_budget_exhausted, ON_BUDGET_EXHAUSTED)
+    if on_budget_exhausted not in allowed:
+        raise XValidationError("on_budget_exhausted", on_budget_exhausted, tuple(allowed))
 
 
 class _BudgetStop(Exception):
@@ -589,7 +590,7 @@ class BaseXListingOperator(BaseXOperator):
         while True:
             size, bound = self._next_page_bound(collected)
             spent = self.hook.costs.usd
-            if size > 0 and spent + bound > limit:
+            if size > 0 and self.hook.costs.could_cross(bound, limit):
                 self._budget_exhausted(source_id, collected, spent, size, bound, token)
             page = next(iterator, None)
             if page is None:

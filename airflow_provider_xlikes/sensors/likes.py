@@ -31,6 +31,15 @@ A poke costs one request while nothing happens (the first page of the listing, o
 lookup), more only when it returns records (the pages after the first while they are new), and
 takes its slot from the token's shared rate-limit budget; a spent window makes the poke report
 "not yet" without sending anything.
+
+**What the wait costs.** X bills every resource a poll's responses return (a page of likers is
+``max_results`` users at $0.010 each, see :mod:`airflow_provider_xlikes.pricing`). The hook's
+cost meter counts them; the count travels with the wait's state (:class:`WatchState` ``cost``: the
+task instance's state between reschedules, the trigger's kwargs and events when deferrable), so
+every poll of the wait is counted once. ``max_cost_usd`` is checked before each request as on the
+listing operators: a request whose response could cross it is not sent, and the sensor fails
+(``on_budget_exhausted="fail"``) or ends skipped (``"skip"``). The XCom key ``likes_scan`` (and
+the manifest's ``cost``) says what the wait cost.
 """
 
 from __future__ import annotations
@@ -39,12 +48,12 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
 from airflow_provider_xlikes import state
-from airflow_provider_xlikes.exceptions import XRateLimitWait, XValidationError
+from airflow_provider_xlikes.exceptions import XBudgetExhaustedError, XRateLimitWait, XValidationError
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, head_key
 from airflow_provider_xlikes.lineage import pages_outcome
@@ -55,6 +64,7 @@ from airflow_provider_xlikes.operators.likes import (
     outlets_with_output,
     output_location,
     resolve_deferrable,
+    validate_budget,
 )
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
@@ -66,6 +76,7 @@ from airflow_provider_xlikes.output import (
     utcnow_iso,
 )
 from airflow_provider_xlikes.pages import Page, Record
+from airflow_provider_xlikes.pricing import format_usd
 from airflow_provider_xlikes.rate_limits import DeferringWaiter
 from airflow_provider_xlikes.triggers.new_likes import (
     LikesPoller,
@@ -90,6 +101,8 @@ WAIT_STATE_KEY = "xlikes_sensor_wait"
 WAIT_VARIABLE_PREFIX = "xlikes_sensor_wait__"
 #: the XCom key telling how the search for new records ended
 SCAN_XCOM_KEY = "likes_scan"
+#: what the sensor does before a request that could cross ``max_cost_usd``: fail, or end skipped
+SENSOR_ON_BUDGET_EXHAUSTED = ("fail", "skip")
 
 
 class XLikesSensor(BaseSensorOperator):
@@ -111,6 +124,11 @@ class XLikesSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer between pokes (:class:`XLikesSensorTrigger`), holding
         no worker (default: ``[operators] default_deferrable``).
     :param defer_after: rate-limit waits up to this many seconds are slept through in a poke.
+    :param max_cost_usd: the wait's budget: no poll request is sent whose response could take what
+        all the wait's polls spent (every poke, reschedule and trigger poll; estimated at the
+        connection's prices) past this many US dollars; ``None`` (default): no limit.
+    :param on_budget_exhausted: ``"fail"`` (default: the task fails with ``XBudgetExhaustedError``,
+        not retried) or ``"skip"`` (the sensor ends skipped, as ``soft_fail`` does on a timeout).
 
     ``poke_interval``, ``timeout``, ``mode`` (``poke`` / ``reschedule``), ``soft_fail``,
     ``exponential_backoff`` and ``max_wait`` are those of ``BaseSensorOperator``, honoured in every
@@ -148,6 +166,8 @@ class XLikesSensor(BaseSensorOperator):
         compression: Compression = None,
         deferrable: bool | None = None,
         defer_after: float = DEFAULT_DEFER_AFTER,
+        max_cost_usd: float | None = None,
+        on_budget_exhausted: Literal["fail", "skip"] = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(outlets=outlets_with_output(kwargs.pop("outlets", None), output_path), **kwargs)
@@ -166,6 +186,8 @@ class XLikesSensor(BaseSensorOperator):
         self.output_format = output_format
         self.compression = compression
         self.deferrable, self.defer_after = resolve_deferrable(deferrable, defer_after)
+        self.max_cost_usd = max_cost_usd
+        self.on_budget_exhausted = on_budget_exhausted
         self._wait: WatchState | None = None
         #: what the run collected (the keys of a manifest), for OpenLineage
         self.run_outcome: dict[str, Any] | None = None
@@ -196,6 +218,7 @@ class XLikesSensor(BaseSensorOperator):
             raise XValidationError("compression", self.compression, "None or 'gzip'")
         if rendered or is_concrete(self.output_path):
             check_output_path(self.output_path)
+        validate_budget(self.max_cost_usd, self.on_budget_exhausted, SENSOR_ON_BUDGET_EXHAUSTED)
         return target
 
     # ------------------------------------------------------------------ OpenLineage (airflow_provider_xlikes.lineage)
@@ -229,6 +252,7 @@ class XLikesSensor(BaseSensorOperator):
             max_results=self.max_results,
             max_pages=self.max_scan_pages,
             lists={argument: value for argument, value in self.lists.items() if value},
+            max_cost_usd=self.max_cost_usd,
         )
 
     # ------------------------------------------------------------------ state
@@ -282,6 +306,8 @@ class XLikesSensor(BaseSensorOperator):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         try:
             return self._poke(context)
+        except XBudgetExhaustedError as exc:
+            self._budget_exhausted(str(exc))
         finally:  # a poke reads listings only as far as they are new: give the leased slots back
             self.hook.release_budget()
 
@@ -289,6 +315,7 @@ class XLikesSensor(BaseSensorOperator):
         poller = self._poller()
         target = poller.target
         state = self._load_wait(context, target)
+        poller.resume_costs(state)  # what the wait's earlier polls spent
         try:
             if state is None:
                 baseline = self._last_success_head(context, target)
@@ -319,6 +346,8 @@ class XLikesSensor(BaseSensorOperator):
                 wait.endpoint,
                 max(wait.resume_at - time.time(), 0.0),
             )
+            if self._wait is not None:  # pages read before the wait were billed: count them
+                self._save_wait(context, target, poller.with_costs(self._wait))
             return False
         value = self._output(context, target, poller, pages, scan, check.like_count)
         assert scan.head is not None
@@ -326,12 +355,37 @@ class XLikesSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=value)
 
     def _log_progress(self, poller: LikesPoller, state: WatchState, count: int | None) -> None:
+        spent = f" ({self._spent_line()})"
         if poller.condition == "min_count":
-            self.log.info("%s: like count %s of %s", poller.target, count, poller.min_count)
+            self.log.info("%s: like count %s of %s%s", poller.target, count, poller.min_count, spent)
         elif poller.condition == "user_ids":
-            self.log.info("%s: %d of %d users liked", poller.target, len(state.found), len(poller.user_ids))
+            self.log.info("%s: %d of %d users liked%s", poller.target, len(state.found), len(poller.user_ids), spent)
         else:
-            self.log.info("%s: nothing new yet", poller.target)
+            self.log.info("%s: nothing new yet%s", poller.target, spent)
+
+    # ------------------------------------------------------------------ cost
+    def _spent_line(self) -> str:
+        """``~$0.030 spent by the wait's 3 billed request(s) of at most $0.050``."""
+        meter = self.hook.costs
+        limit = f" of at most {format_usd(self.max_cost_usd)}" if self.max_cost_usd is not None else ""
+        return f"~{format_usd(meter.usd)} spent by the wait's {meter.requests} billed request(s){limit}"
+
+    def cost_summary(self, target: LikesTarget | None = None) -> dict[str, Any]:
+        """What the wait's polls returned by kind and their estimated cost, with its assumptions
+        (as the listing operators report it: :meth:`~airflow_provider_xlikes.pricing.CostMeter.summary`);
+        without ``target`` (a failed run's lineage) its reads are priced as not owned."""
+        owned = target is not None and self.hook.is_owned(target.endpoint, target.source_id)
+        return self.hook.costs.summary(max_cost_usd=self.max_cost_usd, owned_reads=owned)
+
+    def _budget_exhausted(self, detail: str) -> NoReturn:
+        """Stop the wait before a request that could cross ``max_cost_usd``: fail, or end skipped."""
+        if self.on_budget_exhausted == "skip":
+            self.log.warning("%s; the sensor ends skipped (on_budget_exhausted='skip')", detail)
+            raise AirflowSkipException(f"{detail}; skipped (on_budget_exhausted='skip')")
+        raise XBudgetExhaustedError(
+            f"{detail}; the wait fails (on_budget_exhausted='fail'): raise max_cost_usd, or set "
+            "on_budget_exhausted='skip' to end such a wait skipped"
+        )
 
     def _output(
         self,
@@ -343,9 +397,11 @@ class XLikesSensor(BaseSensorOperator):
         like_count: int | None,
     ) -> Any:
         summary = {**scan.to_json(), "condition": poller.condition, "like_count": like_count, **target.kwargs}
-        context["ti"].xcom_push(key=SCAN_XCOM_KEY, value=summary)
+        cost = self.cost_summary(target)
+        context["ti"].xcom_push(key=SCAN_XCOM_KEY, value={**summary, "cost": cost})
         self.log.info("%s: %d new record(s), scan stopped at %s", target, scan.new_count, summary["stop"])
-        self.run_outcome = pages_outcome(pages, sensor=summary)  # what OpenLineage reports of the run
+        self.log.info("%s: the wait cost %s (estimate; resources %s)", target, self._spent_line(), cost["resources"])
+        self.run_outcome = pages_outcome(pages, sensor=summary, cost=cost)  # what OpenLineage reports of the run
         if self.output_path is None:
             return [record for page in pages for record in page.data]
         location = output_location(self.output_path, self.output_conn_id)
@@ -366,6 +422,7 @@ class XLikesSensor(BaseSensorOperator):
                     "sensor": summary,
                     "incremental": True,
                     "complete": True,
+                    "cost": cost,
                 }
             )
         self.run_outcome["manifest"] = manifest["manifest"]
@@ -379,13 +436,19 @@ class XLikesSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: Any = None, **kwargs: Any) -> Any:
         """Back from the trigger: poke on the worker (collecting the records) or defer again."""
-        if not isinstance(event, dict) or event.get("status") not in ("done", "timeout", "error"):
+        statuses = ("done", "timeout", "budget_exhausted", "error")
+        if not isinstance(event, dict) or event.get("status") not in statuses:
             raise XValidationError("event", type(event).__name__, "an XLikesSensorTrigger event")
-        if event["status"] == "timeout":
-            raise AirflowSensorTimeout(f"Sensor has timed out after {self.timeout} s without its condition")
         if event["status"] == "error":
             raise XLikesTriggerError(f"the sensor's trigger stopped: {event.get('error_type')}: {event.get('error')}")
-        self._wait = WatchState.from_json(event.get("state"))
+        if event.get("state") is not None:
+            self._wait = WatchState.from_json(event["state"])
+            self._poller().resume_costs(self._wait)  # the trigger's polls are the wait's too
+        if event["status"] == "budget_exhausted":
+            self._budget_exhausted(str(event.get("detail")))
+        if event["status"] == "timeout":
+            self.log.info("The wait cost %s (estimate)", self._spent_line())
+            raise AirflowSensorTimeout(f"Sensor has timed out after {self.timeout} s without its condition")
         deadline = event.get("deadline")
         return self._poke_or_defer(context, float(deadline) if deadline is not None else time.time() + self.timeout)
 
@@ -424,6 +487,7 @@ class XLikesSensor(BaseSensorOperator):
             deadline=deadline,
             max_results=self.max_results,
             max_scan_pages=self.max_scan_pages,
+            max_cost_usd=self.max_cost_usd,
         )
         self.log.info("%s: deferring (%s), %.0f s left", poller.target, poller.condition, remaining)
         self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=remaining))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS, Endpoint
 from airflow_provider_xlikes.exceptions import (
+    XBudgetExhaustedError,
     XError,
     XPermanentError,
     XRateLimitWait,
@@ -40,7 +41,8 @@ from airflow_provider_xlikes.exceptions import (
 )
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, IncrementalScan, ScanResult
 from airflow_provider_xlikes.pages import Page
-from airflow_provider_xlikes.validation import validate_id, validate_max_results, validate_positive
+from airflow_provider_xlikes.pricing import format_usd
+from airflow_provider_xlikes.validation import validate_id, validate_max_results, validate_names, validate_positive
 
 if TYPE_CHECKING:
     from airflow_provider_xlikes.hooks.x import XHook
@@ -119,14 +121,24 @@ def validate_condition(target: LikesTarget, min_count: object, user_ids: object)
 @dataclass
 class WatchState:
     """What a wait remembers between polls (JSON): the baseline head (what was there when the wait
-    began), the head of the last poll, and the awaited ``user_ids`` seen among the likers so far."""
+    began), the head of the last poll, the awaited ``user_ids`` seen among the likers so far, and
+    ``cost``, what the wait's polls spent so far (:class:`~airflow_provider_xlikes.pricing.CostMeter`
+    JSON; ``None``: nothing counted), so that every poke, reschedule and trigger goes on counting."""
 
     baseline: Head
     head: Head
     found: tuple[str, ...] = ()
+    cost: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"baseline": self.baseline.to_json(), "head": self.head.to_json(), "found": list(self.found)}
+        value: dict[str, Any] = {
+            "baseline": self.baseline.to_json(),
+            "head": self.head.to_json(),
+            "found": list(self.found),
+        }
+        if self.cost is not None:
+            value["cost"] = self.cost
+        return value
 
     @classmethod
     def from_json(cls, value: object) -> WatchState:
@@ -135,9 +147,10 @@ class WatchState:
         baseline = Head.from_json(value.get("baseline"), "watch state baseline")
         head = Head.from_json(value.get("head"), "watch state head")
         found = value.get("found") or []
-        if baseline is None or head is None or not isinstance(found, list):
-            raise XValidationError("watch state", value, "an object with baseline, head and found")
-        return cls(baseline, head, tuple(str(item) for item in found))
+        cost = value.get("cost")
+        if baseline is None or head is None or not isinstance(found, list) or not isinstance(cost, (dict, type(None))):
+            raise XValidationError("watch state", value, "an object with baseline, head, found and cost")
+        return cls(baseline, head, tuple(str(item) for item in found), cost)
 
 
 @dataclass
@@ -171,6 +184,9 @@ class LikesPoller:
     :param max_pages: pages a scan reads at most (the overlap scan, and the search for ``user_ids``
         already among the likers when the wait begins).
     :param lists: field and expansion arguments of the listing (``user_fields=...``).
+    :param max_cost_usd: no request is sent whose response could take what the wait spent (the
+        hook's :attr:`~airflow_provider_xlikes.hooks.x.XHook.costs`, carried from poll to poll in
+        :attr:`WatchState.cost`) past this estimate in US dollars: ``XBudgetExhaustedError`` instead.
     """
 
     hook: XHook
@@ -180,6 +196,7 @@ class LikesPoller:
     max_results: int = 100
     max_pages: int = DEFAULT_MAX_PAGES
     lists: dict[str, Any] = field(default_factory=dict)
+    max_cost_usd: float | None = None
 
     def __post_init__(self) -> None:
         validate_max_results(self.target.endpoint, self.max_results)
@@ -189,14 +206,62 @@ class LikesPoller:
     def condition(self) -> str:
         return "min_count" if self.min_count is not None else "user_ids" if self.user_ids else "new_likes"
 
+    # ---- cost: one meter (the hook's), carried in the state, checked before each request
+    def resume_costs(self, state: WatchState | None) -> None:
+        """Go on counting from ``state.cost`` when it has counted more requests than this hook (a
+        new worker process after a reschedule, the triggerer, the worker after the trigger's polls);
+        a hook that polled since the state was taken (pokes in one process) keeps its own count."""
+        if state is None or state.cost is None:
+            return
+        stored = self.hook.costs.restored(state.cost)
+        if stored.requests > self.hook.costs.requests:
+            self.hook.costs = stored
+
+    def with_costs(self, state: WatchState) -> WatchState:
+        """``state`` with what the wait spent so far."""
+        return dataclasses.replace(state, cost=self.hook.costs.to_json())
+
+    def _check_budget(self, endpoint: Endpoint, size: int, what: str, expansions: Sequence[str] = ()) -> None:
+        """Raise ``XBudgetExhaustedError`` if a response of ``endpoint`` with ``size`` resources (and
+        the includes of ``expansions`` at their bound) could cross ``max_cost_usd``."""
+        meter = self.hook.costs
+        owned = self.hook.is_owned(endpoint, self.target.source_id)
+        bound = meter.prices.page_bound(endpoint, size, meter.include_bounds(expansions), owned=owned)
+        if size > 0 and meter.could_cross(bound, self.max_cost_usd):
+            raise XBudgetExhaustedError(
+                f"{self.target}: stopped before the next request, whose response could cross "
+                f"max_cost_usd={self.max_cost_usd} (spent ~{format_usd(meter.usd)} on this wait's "
+                f"{meter.requests} billed request(s); the next poll's request may cost up to "
+                f"{format_usd(bound)}: {what})"
+            )
+
+    def _within_budget(self, pages: Iterable[Page], max_pages: int | None) -> Iterator[Page]:
+        """``pages``, each requested only if its worst case (``max_results`` records, fewer where X's
+        per-id cap leaves fewer, with their includes) cannot cross ``max_cost_usd``."""
+        endpoint, cap = self.target.endpoint, self.target.endpoint.listing_cap
+        expansions = validate_names(endpoint, "expansions", self.lists.get("expansions"))
+        iterator, read, records = iter(pages), 0, 0
+        while True:
+            size = self.max_results if cap is None else min(self.max_results, max(cap - records, 0))
+            self._check_budget(endpoint, size, f"a page of {size} records with their includes", expansions)
+            page = next(iterator, None)
+            if page is None:
+                return
+            read, records = read + 1, records + len(page.data)
+            yield page
+            if page.next_token is None or (max_pages is not None and read >= max_pages):
+                yield from iterator  # no request follows
+                return
+
     def _listing(self, max_pages: int | None = None) -> Iterable[Page]:
-        return self.hook.iter_listing(
+        pages = self.hook.iter_listing(
             self.target.endpoint,
             self.target.source_id,
             max_results=self.max_results,
             max_pages=max_pages,
             **self.lists,
         )
+        return pages if self.max_cost_usd is None else self._within_budget(pages, max_pages)
 
     def scan(self, head: Head | None, *, keep_pages: bool = True) -> tuple[ScanResult, list[Page]]:
         """The records new since ``head``: the first page, and the pages after it while they are new."""
@@ -227,13 +292,22 @@ class LikesPoller:
         elif baseline is None:
             first_page = next(iter(self._listing(1)), None)
             baseline = Head.of_records(first_page.data) if first_page is not None else Head(())
-        return WatchState(baseline=baseline, head=baseline, found=found)
+        return self.with_costs(WatchState(baseline=baseline, head=baseline, found=found))
 
     def check(self, state: WatchState) -> Check:
-        """One poll; raises ``XRateLimitWait`` when the window is spent (nothing was sent)."""
+        """One poll; raises ``XRateLimitWait`` when the window is spent (nothing was sent), and
+        ``XBudgetExhaustedError`` before a request that could cross ``max_cost_usd``."""
+        check = self._check(state)
+        check.state = self.with_costs(check.state)
+        return check
+
+    def _check(self, state: WatchState) -> Check:
         if self.min_count is not None:
             # the count lookup (GET /2/tweets/:id or /2/users/:id, public_metrics.like_count); an
             # unknown id fails, a spent window is waited for, a refused lookup (None) is "not yet"
+            lookup = self.target.endpoint.count_lookup
+            if self.max_cost_usd is not None and lookup is not None:
+                self._check_budget(lookup.endpoint, 1, "the count lookup")
             count = self.hook.like_count(self.target.endpoint, self.target.source_id, strict=True)
             return Check(done=count is not None and count >= self.min_count, state=state, like_count=count)
         if self.user_ids:
@@ -268,6 +342,7 @@ class _PollingTrigger:
     user_ids: tuple[str, ...] = ()
     max_results: int = 100
     max_pages: int = DEFAULT_MAX_PAGES
+    max_cost_usd: float | None = None
     _poller: LikesPoller | None = None
 
     def poller(self) -> LikesPoller:
@@ -283,6 +358,7 @@ class _PollingTrigger:
                 user_ids=self.user_ids,
                 max_results=self.max_results,
                 max_pages=self.max_pages,
+                max_cost_usd=self.max_cost_usd,
             )
         return self._poller
 
@@ -449,13 +525,17 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
     """The deferrable :class:`~airflow_provider_xlikes.sensors.likes.XLikesSensor`'s wait in the
     triggerer: polls until the condition holds, then fires once with the wait's state.
 
-    Events: ``{"status": "done", "state": ..., "like_count": n}``; ``{"status": "timeout"}`` once
-    ``deadline`` (Unix time) has passed; ``{"status": "error", "error_type", "error"}``.
+    Events: ``{"status": "done", "state": ..., "like_count": n}``; ``{"status": "timeout", "state":
+    ...}`` once ``deadline`` (Unix time) has passed; ``{"status": "budget_exhausted", "detail": ...,
+    "state": ...}`` before a poll's request that could cross ``max_cost_usd``; ``{"status": "error",
+    "error_type", "error"}``.
 
-    :param state: the wait's state (:class:`WatchState` JSON: heads and found ids); ``None``: the
-        trigger takes it itself first, from ``baseline`` (a head) or from the listing now.
+    :param state: the wait's state (:class:`WatchState` JSON: heads, found ids and the cost spent
+        so far); ``None``: the trigger takes it itself first, from ``baseline`` (a head) or from the
+        listing now. The trigger keeps it current after each poll (:meth:`serialize` gives it).
     :param poke_interval: seconds between polls (doubled after each with ``exponential_backoff``,
         at most ``max_wait``).
+    :param max_cost_usd: the wait's budget (US dollars, estimated), counted from ``state``'s cost.
     """
 
     def __init__(
@@ -474,6 +554,7 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
         deadline: float | None = None,
         max_results: int = 100,
         max_scan_pages: int = DEFAULT_MAX_PAGES,
+        max_cost_usd: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
@@ -488,6 +569,7 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
         self.deadline = None if deadline is None else float(deadline)
         self.max_results = max_results
         self.max_pages = max_scan_pages
+        self.max_cost_usd = None if max_cost_usd is None else float(max_cost_usd)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -505,21 +587,29 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
                 "deadline": self.deadline,
                 "max_results": self.max_results,
                 "max_scan_pages": self.max_pages,
+                "max_cost_usd": self.max_cost_usd,
             },
         )
+
+    def _event(self, status: str, **payload: Any) -> TriggerEvent:
+        """An event with the wait's state as it is now (its cost included)."""
+        state = self.state.to_json() if self.state is not None else None
+        return TriggerEvent({"status": status, **self.target.kwargs, "state": state, **payload})  # type: ignore[no-untyped-call]
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
             poller = self.poller()
-            state = self.state
-            if state is None:  # the sensor could not take the baseline (a spent window): take it now
-                try:
-                    state = await self._run_in_thread(
+            try:
+                # the meter needs the connection's prices: read in a thread, as every request is
+                await self._run_in_thread("the connection", poller.resume_costs, self.state, deadline=self.deadline)
+                if self.state is None:  # the sensor could not take the baseline (a spent window): take it now
+                    self.state = await self._run_in_thread(
                         "the baseline", poller.start, self.baseline, deadline=self.deadline
                     )
-                except _DeadlinePassed:
-                    yield TriggerEvent({"status": "timeout", **self.target.kwargs})  # type: ignore[no-untyped-call]
-                    return
+            except _DeadlinePassed:
+                yield self._event("timeout")
+                return
+            state: WatchState = self.state
             polls = 0
             while True:
                 polls += 1
@@ -529,7 +619,7 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
                 if self.deadline is not None:
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
-                        yield TriggerEvent({"status": "timeout", **self.target.kwargs})  # type: ignore[no-untyped-call]
+                        yield self._event("timeout")
                         return
                     interval = min(interval, remaining)
                 await asyncio.sleep(interval)
@@ -539,18 +629,15 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
                     check: Check = await self._run_in_thread("a poll", poller.check, state, deadline=self.deadline)
                 except _DeadlinePassed:
                     continue
-                state = check.state
+                state = self.state = check.state
                 self.log.info("%s: poll %d, condition %s held: %s", self.target, polls, poller.condition, check.done)
                 if check.done:
-                    yield TriggerEvent(  # type: ignore[no-untyped-call]
-                        {
-                            "status": "done",
-                            **self.target.kwargs,
-                            "state": state.to_json(),
-                            "like_count": check.like_count,
-                            "deadline": self.deadline,
-                        }
-                    )
+                    yield self._event("done", like_count=check.like_count, deadline=self.deadline)
                     return
+        except XBudgetExhaustedError as exc:
+            self.log.warning("%s", exc)
+            if self.state is not None:
+                self.state = self.poller().with_costs(self.state)
+            yield self._event("budget_exhausted", detail=str(exc))
         except XPermanentError as exc:
             yield _error_event(self.target, exc)

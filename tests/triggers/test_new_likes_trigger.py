@@ -131,7 +131,10 @@ def test_the_sensor_trigger_times_out_and_reports_errors(conn: Any) -> None:
     state["head"] = state["baseline"]
     trigger = XLikesSensorTrigger(state=state, tweet_id=post, poke_interval=0.2, deadline=time.time() + 1)
     events, _ = asyncio.run(_events(trigger, 1, lambda n: None))
-    assert events[0].payload == {"status": "timeout", "tweet_id": post}
+    payload = events[0].payload
+    assert payload["status"] == "timeout" and payload["tweet_id"] == post
+    assert payload["state"]["baseline"] == state["baseline"]  # the wait's state, what it spent included
+    assert payload["state"]["cost"]["requests"] == conn.admin.total_requests("liking_users") > 0
     conn.admin.set_quirks(app_only="refuse")  # a bearer token is refused now: a retry cannot fix that
     refused = XLikesSensorTrigger(state=state, tweet_id=post, poke_interval=0.2, deadline=time.time() + 10)
     events, _ = asyncio.run(_events(refused, 1, lambda n: None))
