@@ -1,7 +1,7 @@
 """Parquet part files (pyarrow; install the extra ``airflow-provider-xlikes[parquet]``).
 
 pyarrow is imported when a :class:`ParquetFormat` is created (never by importing this package), and a
-missing pyarrow raises :class:`~airflow_provider_xlikes.output.errors.MissingExtraError` naming the extra.
+missing pyarrow raises :class:`~airflow_provider_xlikes.exceptions.MissingExtraError` naming the extra.
 
 A part is buffered column by column (:class:`ColumnBuffer`: the values of its pages' records, at
 most ``part_records`` plus one page; the records themselves are not kept) and written as one

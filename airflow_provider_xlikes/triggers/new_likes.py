@@ -39,6 +39,7 @@ from airflow_provider_xlikes.exceptions import (
     XRateLimitWait,
     XValidationError,
 )
+from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, IncrementalScan, ScanResult
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.pricing import format_usd
@@ -433,7 +434,7 @@ class XNewLikesTrigger(_PollingTrigger, BaseEventTrigger):
         *,
         tweet_id: str | int | None = None,
         user_id: str | int | None = None,
-        x_conn_id: str = "x_default",
+        x_conn_id: str = DEFAULT_CONN_ID,
         poke_interval: float = 60.0,
         max_scan_pages: int = DEFAULT_MAX_PAGES,
         **kwargs: Any,
@@ -545,7 +546,7 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
         baseline: list[str] | None = None,
         tweet_id: str | None = None,
         user_id: str | None = None,
-        x_conn_id: str = "x_default",
+        x_conn_id: str = DEFAULT_CONN_ID,
         min_count: int | None = None,
         user_ids: Sequence[str] | None = None,
         poke_interval: float = 60.0,
