@@ -112,7 +112,8 @@ if [[ " ${PHASES[*]} " == *" run "* ]]; then
   logs="$(mktemp -d)"
   pids=()
   # each release's pytest stopped by its PID when this script ends early (interrupted)
-  trap 'kill -- "${pids[@]}" 2>/dev/null; rm -rf "$logs"' EXIT
+  # (`|| true`: under `set -e` a failing command in the trap would become the script's exit status)
+  trap 'kill -- "${pids[@]}" 2>/dev/null || true; rm -rf "$logs"' EXIT
   for version in "${VERSIONS[@]}"; do
     run_tests "$version" >"$logs/$version.log" 2>&1 &
     pids+=("$!")
