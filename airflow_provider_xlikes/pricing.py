@@ -225,6 +225,9 @@ class CostMeter:
     usd: float = 0.0
     #: the most include objects of a kind one record of a page brought (raises the page bound)
     seen_per_record: Counter[str] = field(default_factory=Counter)
+    #: the worst case of the request about to be sent (:meth:`reserve`), until its response is
+    #: counted: a state saved in between says what a lost response may have cost
+    unsettled: float = 0.0
 
     def add(
         self, endpoint: Endpoint, data: int, includes: Mapping[str, Iterable[Any]] | None = None, *, owned: bool = False
@@ -232,6 +235,7 @@ class CostMeter:
         """Count one successful response; returns its estimated cost."""
         counts = {resource_kind(k): len(list(v)) for k, v in (includes or {}).items()}
         usd = self.prices.cost(endpoint, data, counts, owned=owned)
+        self.unsettled = 0.0
         self.requests += 1
         self.usd += usd
         if endpoint.records is not None and data:
@@ -246,7 +250,17 @@ class CostMeter:
     def could_cross(self, bound: float, limit: float | None) -> bool:
         """Whether a request whose response may cost up to ``bound`` could take what was spent past
         ``limit`` (``max_cost_usd``: such a request is not sent); never without a limit."""
-        return limit is not None and self.usd + bound > limit
+        return limit is not None and self.usd + self.unsettled + bound > limit
+
+    def reserve(self, bound: float) -> None:
+        """The next request may cost up to ``bound``: saved with the state before it is sent, so that
+        a try that dies before counting its response (a killed process, a failed try) leaves the
+        next one a count that cannot be too low (:meth:`restored` counts it as spent)."""
+        self.unsettled = bound
+
+    def settle(self) -> None:
+        """The reserved request was not sent (a spent rate-limit window): nothing to count."""
+        self.unsettled = 0.0
 
     def include_bounds(self, expansions: Iterable[str]) -> dict[str, int]:
         """Include objects per record, per kind, at most: :data:`INCLUDE_BOUNDS` of the expansions
@@ -276,19 +290,22 @@ class CostMeter:
             "requests": self.requests,
             "usd": self.usd,
             "seen_per_record": dict(self.seen_per_record),
+            **({"unsettled": self.unsettled} if self.unsettled else {}),
         }
 
     def restored(self, state: Mapping[str, Any] | None) -> CostMeter:
-        """This meter's prices with the counts of ``state`` (a resumed task's), if it is one."""
+        """This meter's prices with the counts of ``state`` (a resumed task's), if it is one; a
+        request reserved there and never counted counts as one billed request at its worst case."""
         if not isinstance(state, Mapping):
             return CostMeter(self.prices)
         try:
+            unsettled = float(state.get("unsettled", 0.0))
             return CostMeter(
                 self.prices,
                 Counter({str(k): int(v) for k, v in state.get("data", {}).items()}),
                 Counter({str(k): int(v) for k, v in state.get("includes", {}).items()}),
-                int(state.get("requests", 0)),
-                float(state.get("usd", 0.0)),
+                int(state.get("requests", 0)) + (1 if unsettled else 0),
+                float(state.get("usd", 0.0)) + unsettled,
                 Counter({str(k): int(v) for k, v in state.get("seen_per_record", {}).items()}),
             )
         except (TypeError, ValueError, AttributeError):

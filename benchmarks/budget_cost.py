@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 
-TEMP_HOME = tempfile.mkdtemp(prefix="xlikes-budget-bench-")
+from scratch import scratch_dir
+
+TEMP_HOME = scratch_dir("xlikes-budget-bench-")
 os.environ["AIRFLOW_HOME"] = TEMP_HOME
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{TEMP_HOME}/airflow.db"
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"

@@ -22,7 +22,6 @@ import os
 import pstats
 import resource
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, TypeVar
 
 import requests
 from paging import PAGE_SIZE, SHAPES, page_through
+from scratch import scratch_airflow_home
 
 REPO = Path(__file__).resolve().parent.parent
 #: a file name: the timed part of ``page`` (not bare) or ``operator`` runs under cProfile, its stats there
@@ -323,5 +323,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="xlikes-bench-home-"))
+    scratch_airflow_home()
     main()

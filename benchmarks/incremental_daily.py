@@ -24,12 +24,13 @@ import importlib.util
 import json
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-TEMP_HOME = Path(tempfile.mkdtemp(prefix="xlikes-incremental-bench-"))
+from scratch import scratch_dir
+
+TEMP_HOME = Path(scratch_dir("xlikes-incremental-bench-"))
 os.environ["AIRFLOW_HOME"] = str(TEMP_HOME)
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{TEMP_HOME}/airflow.db"
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"

@@ -19,7 +19,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from types import TracebackType
@@ -27,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import requests
+from scratch import scratch_dir
 
 PAGE_SIZE = 100
 #: ``user.fields`` by payload shape (empty: X's default fields only)
@@ -149,7 +149,7 @@ class PrerenderedServer:
     """``pages`` (from :func:`fetch_pages`) served by a subprocess; ``url`` once started."""
 
     def __init__(self, pages: dict[str, str], http: str = "httptools") -> None:
-        self.workdir = tempfile.mkdtemp(prefix="xlikes-bench-")
+        self.workdir = scratch_dir("xlikes-bench-")
         self.pages_file = os.path.join(self.workdir, "pages.json")
         self.port_file = os.path.join(self.workdir, "port")
         with open(self.pages_file, "w", encoding="utf-8") as fh:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from paging import SHAPES, PrerenderedServer, fetch_pages, page_through
+from scratch import scratch_airflow_home
 
 from airflow_provider_xlikes.sandbox import SandboxConfig, start_sandbox
 
@@ -428,7 +429,7 @@ def main() -> None:
     records = args.records or (20_000 if args.quick else 100_000)
     only = set(args.only.split(",")) | ({"5"} if args.occupancy else set())
     command = "python benchmarks/run.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="xlikes-bench-home-"))
+    scratch_airflow_home()
     RESULTS.mkdir(exist_ok=True)
     for stale in RESULTS.glob("profile-*.txt"):
         stale.unlink()

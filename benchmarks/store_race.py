@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-TEMP_HOME = tempfile.mkdtemp(prefix="xlikes-race-bench-")
+from scratch import scratch_dir
+
+TEMP_HOME = scratch_dir("xlikes-race-bench-")
 os.environ["AIRFLOW_HOME"] = TEMP_HOME
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{TEMP_HOME}/airflow.db"
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"

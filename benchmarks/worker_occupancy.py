@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
+
+from scratch import scratch_dir
 
 from airflow_provider_xlikes.output import iter_records
 from airflow_provider_xlikes.sandbox import start_sandbox
@@ -40,7 +41,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=3, help="windows the listing needs")
     args = parser.parse_args()
     likers = (75 * (args.windows - 1) + 40) * 100  # the last window only partly used
-    output = Path(tempfile.mkdtemp(prefix="xlikes-occupancy-")) / "likers"
+    output = Path(scratch_dir("xlikes-occupancy-")) / "likers"
     sandbox = start_sandbox(
         window_seconds=args.window, clean=True, post_likes=[f"{POST}:{likers}"], liking_users_cap=None
     )

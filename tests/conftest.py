@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import uuid
@@ -120,6 +121,11 @@ def record_reliability(request: pytest.FixtureRequest) -> Any:
     from reliability import recorder
 
     return recorder(request.node)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """This process's Airflow home (its SQLite DB, logs and DAG files) goes with it."""
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

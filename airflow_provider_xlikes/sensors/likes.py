@@ -274,11 +274,24 @@ class XLikesSensor(BaseSensorOperator):
         fallback = state.VariableValue(WAIT_VARIABLE_PREFIX, self._run_key(context, target))
         return state.task_instance_state(context, fallback)
 
-    def _load_wait(self, context: Context, target: LikesTarget) -> WatchState | None:
+    def _load_wait(self, context: Context, target: LikesTarget) -> tuple[WatchState | None, dict[str, Any] | None]:
+        """The wait's state and what it spent; before its baseline is taken, only what it spent
+        (saved before the baseline's request: :meth:`_save_ahead`)."""
         if self._wait is not None:
-            return self._wait
+            return self._wait, self._wait.cost
         value = self._wait_state(context, target).get(WAIT_STATE_KEY)
-        return WatchState.from_json(value) if value is not None else None
+        if isinstance(value, dict) and "baseline" not in value:
+            return None, value.get("cost")
+        state = WatchState.from_json(value) if value is not None else None
+        return state, state.cost if state is not None else None
+
+    def _save_ahead(self, context: Context, target: LikesTarget, poller: LikesPoller) -> None:
+        """Before a request of a wait with ``max_cost_usd``: its cost with the request's worst case
+        reserved, so a try that dies before its state is saved (a killed process, a try failed by
+        Airflow under it) leaves the next try a count that cannot be too low."""
+        cost = poller.hook.costs.to_json()
+        value = poller.with_costs(self._wait).to_json() if self._wait is not None else {"cost": cost}
+        self._wait_state(context, target).set(WAIT_STATE_KEY, value)
 
     def _save_wait(self, context: Context, target: LikesTarget, wait: WatchState) -> None:
         if wait == self._wait:
@@ -314,8 +327,10 @@ class XLikesSensor(BaseSensorOperator):
     def _poke(self, context: Context) -> bool | PokeReturnValue:
         poller = self._poller()
         target = poller.target
-        state = self._load_wait(context, target)
-        poller.resume_costs(state)  # what the wait's earlier polls spent
+        state, cost = self._load_wait(context, target)
+        poller.resume_costs(cost)  # what the wait's earlier polls spent
+        if self.max_cost_usd is not None:
+            poller.before_request = lambda: self._save_ahead(context, target, poller)
         try:
             if state is None:
                 baseline = self._last_success_head(context, target)
@@ -346,6 +361,7 @@ class XLikesSensor(BaseSensorOperator):
                 wait.endpoint,
                 max(wait.resume_at - time.time(), 0.0),
             )
+            poller.hook.costs.settle()  # the request the wait stopped was not sent
             if self._wait is not None:  # pages read before the wait were billed: count them
                 self._save_wait(context, target, poller.with_costs(self._wait))
             return False
@@ -443,7 +459,7 @@ class XLikesSensor(BaseSensorOperator):
             raise XLikesTriggerError(f"the sensor's trigger stopped: {event.get('error_type')}: {event.get('error')}")
         if event.get("state") is not None:
             self._wait = WatchState.from_json(event["state"])
-            self._poller().resume_costs(self._wait)  # the trigger's polls are the wait's too
+            self._poller().resume_costs(self._wait.cost)  # the trigger's polls are the wait's too
         if event["status"] == "budget_exhausted":
             self._budget_exhausted(str(event.get("detail")))
         if event["status"] == "timeout":
@@ -471,7 +487,7 @@ class XLikesSensor(BaseSensorOperator):
 
     def _defer(self, context: Context, deadline: float, remaining: float) -> NoReturn:
         poller = self._poller()
-        state = self._load_wait(context, poller.target)
+        state, _ = self._load_wait(context, poller.target)
         baseline = self._last_success_head(context, poller.target) if state is None else None
         max_wait = self.max_wait.total_seconds() if self.max_wait is not None else None
         trigger = XLikesSensorTrigger(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -125,9 +126,10 @@ class AirflowCluster:
 
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM to every process group, wait up to ``grace`` seconds, SIGKILL the groups left
-        (LocalExecutor workers and task processes too)."""
+        (LocalExecutor workers and task processes too); its home (database, logs, DAGs) goes too."""
         stop_groups(self.processes.values(), grace)
         self.session.close()
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def kill_and_restart(self, name: str) -> None:
         """SIGKILL the process group of ``name`` (``"triggerer"`` ...), as a lost host loses it,
@@ -251,6 +253,24 @@ class AirflowCluster:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
         content = self.api("GET", path, params={"full_content": True})["content"]
         return [event for event in content if isinstance(event, dict) and event.get("timestamp")]
+
+    def task_history(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
+        """Every try of a task instance, its state and its log's events (to explain a failed
+        assertion: which try did what)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        ti = self.api("GET", path, params={"map_index": map_index})
+        lines = [f"{task_id}: state {ti['state']}, try {ti['try_number']}"]
+        for try_number in range(1, int(ti["try_number"]) + 1):
+            lines.append(f"----- try {try_number}")
+            try:
+                events = self.task_log(dag_id, run_id, task_id, try_number)
+            except requests.RequestException as exc:
+                lines.append(f"(no log: {exc})")
+                continue
+            for event in events:
+                extra = {k: v for k, v in event.items() if k not in ("timestamp", "event", "level", "logger")}
+                lines.append(f"{event.get('timestamp')} {event.get('level', '')} {event.get('event')} {extra or ''}")
+        return "\n".join(lines)
 
     def worker_occupancy(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> WorkerOccupancy:
         """How long a task instance held a worker, from its own records: the time its task processes

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -198,6 +198,10 @@ class LikesPoller:
     max_pages: int = DEFAULT_MAX_PAGES
     lists: dict[str, Any] = field(default_factory=dict)
     max_cost_usd: float | None = None
+    #: called before each request the budget allows, its worst case reserved in the meter: the
+    #: sensor saves the wait's cost there, so a try that dies before counting the response leaves
+    #: the next try a count that cannot be too low
+    before_request: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         validate_max_results(self.target.endpoint, self.max_results)
@@ -208,13 +212,13 @@ class LikesPoller:
         return "min_count" if self.min_count is not None else "user_ids" if self.user_ids else "new_likes"
 
     # ---- cost: one meter (the hook's), carried in the state, checked before each request
-    def resume_costs(self, state: WatchState | None) -> None:
-        """Go on counting from ``state.cost`` when it has counted more requests than this hook (a
-        new worker process after a reschedule, the triggerer, the worker after the trigger's polls);
-        a hook that polled since the state was taken (pokes in one process) keeps its own count."""
-        if state is None or state.cost is None:
+    def resume_costs(self, cost: Mapping[str, Any] | None) -> None:
+        """Go on counting from ``cost`` (a :attr:`WatchState.cost`) when it has counted more requests
+        than this hook (a new worker process after a reschedule, the triggerer, the worker after the
+        trigger's polls); a hook that polled since it was taken (pokes in one process) keeps its own."""
+        if cost is None:
             return
-        stored = self.hook.costs.restored(state.cost)
+        stored = self.hook.costs.restored(cost)
         if stored.requests > self.hook.costs.requests:
             self.hook.costs = stored
 
@@ -235,6 +239,9 @@ class LikesPoller:
                 f"{meter.requests} billed request(s); the next poll's request may cost up to "
                 f"{format_usd(bound)}: {what})"
             )
+        if self.before_request is not None:
+            meter.reserve(bound)
+            self.before_request()
 
     def _within_budget(self, pages: Iterable[Page], max_pages: int | None) -> Iterator[Page]:
         """``pages``, each requested only if its worst case (``max_results`` records, fewer where X's
@@ -602,7 +609,8 @@ class XLikesSensorTrigger(_PollingTrigger, BaseTrigger):
             poller = self.poller()
             try:
                 # the meter needs the connection's prices: read in a thread, as every request is
-                await self._run_in_thread("the connection", poller.resume_costs, self.state, deadline=self.deadline)
+                cost = self.state.cost if self.state is not None else None
+                await self._run_in_thread("the connection", poller.resume_costs, cost, deadline=self.deadline)
                 if self.state is None:  # the sensor could not take the baseline (a spent window): take it now
                     self.state = await self._run_in_thread(
                         "the baseline", poller.start, self.baseline, deadline=self.deadline

@@ -210,3 +210,43 @@ def test_a_trigger_rebuilt_from_its_serialized_form_keeps_what_was_spent(conn: A
     assert payload["status"] == "budget_exhausted"
     assert conn.admin.total_requests("liking_users") == 2  # both triggers together: none over the budget
     assert payload["state"]["cost"]["usd"] == pytest.approx(0.3)  # the sensor's $0.10 and two polls
+
+
+# --------------------------------------------------------------------------- a try lost after its request
+LOST_SAVE = """
+import pendulum
+from airflow.sdk import DAG
+from airflow_provider_xlikes import XLikesSensor
+
+
+class TryFailedUnderIt(XLikesSensor):
+    '''The state saved after the wait's second request is lost with its try, as when Airflow fails
+    the try under a running poke (the task state store answers "task instance not found").'''
+
+    lost = False
+
+    def _save_wait(self, context, target, wait):
+        if not TryFailedUnderIt.lost and wait.cost and wait.cost["requests"] == 2:
+            TryFailedUnderIt.lost = True
+            self._wait = None  # the next try is a new process: it knows only what was saved
+            raise RuntimeError("API_SERVER_ERROR: 404 Task instance not found")
+        super()._save_wait(context, target, wait)
+
+
+with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
+    TryFailedUnderIt(
+        task_id="wait", tweet_id="POST", mode="reschedule", deferrable=False, poke_interval=0.2, timeout=60,
+        max_results=10, retries=2, retry_delay=0, max_cost_usd=0.35, on_budget_exhausted="skip",
+    )
+"""
+
+
+def test_a_try_lost_after_its_request_still_counts_it(conn: Any, sensor_dag: Any) -> None:
+    """Each request's worst case is saved before it is sent: the try after a lost one cannot count
+    too little, so the wait still sends no request that could cross the budget."""
+    post = featured(conn, 333)
+    result = sensor_dag(LOST_SAVE.replace("POST", str(post))).run()
+    assert result.states() == {("wait", -1): "skipped"}
+    # the baseline, the poll whose try was lost ($0.20 with it), one more poll ($0.30); not a fourth
+    assert conn.admin.total_requests("liking_users") == 3
+    assert served_cost(conn)[2] == pytest.approx(3 * PAGE_USD)

@@ -61,5 +61,6 @@ def test_the_budget_holds_across_the_triggerer_and_reschedules(
     log = json.dumps(cluster.task_log("x_sensor_budget", run_id, "deferred"))
     assert "XBudgetExhaustedError" in log and "max_cost_usd=0.55" in log and "spent ~$0.500" in log
     # rescheduled: three pokes, each in its own process, counted together ($0.30); the fourth not sent
-    assert rescheduled.admin.total_requests("liking_users") == 3
+    history = cluster.task_history("x_sensor_budget", run_id, "rescheduled")
+    assert rescheduled.admin.total_requests("liking_users") == 3, history
     assert served_cost(rescheduled)[2] == pytest.approx(0.3)

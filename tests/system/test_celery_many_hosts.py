@@ -68,6 +68,8 @@ def test_worker_hosts_have_their_own_directories_and_host_names() -> None:
         assert run.state == "success", cluster.logs()
         tis = cluster.task_instances("xlikes_hosts", run.run_id)
         seen = [(ti["hostname"], cluster.xcom("xlikes_hosts", run.run_id, "where", ti["map_index"])) for ti in tis]
+        # (read before the cluster stops: its home goes with it)
+        wrote = {w: bool(list((cluster.host_dir(w) / "tmp").iterdir())) for w in cluster.workers}
     assert {hostname for hostname, _ in seen} == {"worker-a", "worker-b"}  # Airflow's record of the host
     isolated = namespace_wrapper() is not None
     for hostname, where in seen:
@@ -82,4 +84,4 @@ def test_worker_hosts_have_their_own_directories_and_host_names() -> None:
             assert where["host"] == where["worker"]
             assert where["others_seen"] == []  # the other host's files are not here
     if isolated:  # while both hosts wrote their markers into their own temp directories
-        assert all(list((cluster.host_dir(w) / "tmp").iterdir()) for w in cluster.workers)
+        assert all(wrote.values()), wrote
