@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS
@@ -228,8 +228,20 @@ def _facet_classes() -> Any:
     from attrs import define
 
     @define
-    class XLikesCollectionRunFacet(RunFacet):
+    class XLikesRunFacet(RunFacet):
+        """A run facet of this provider: its schema is the ``#<anchor>`` of :data:`SCHEMA_URL`."""
+
+        anchor: ClassVar[str] = ""
+
+        @classmethod
+        def _get_schema(cls) -> str:
+            return f"{SCHEMA_URL}#{cls.anchor}"
+
+    @define
+    class XLikesCollectionRunFacet(XLikesRunFacet):
         """What the run collected from the listing."""
+
+        anchor: ClassVar[str] = "xlikes_collection"
 
         endpoint: str
         request: str
@@ -241,13 +253,11 @@ def _facet_classes() -> Any:
         stoppedBy: dict[str, Any] | None
         manifest: str | None
 
-        @staticmethod
-        def _get_schema() -> str:
-            return f"{SCHEMA_URL}#xlikes_collection"
-
     @define
-    class XLikesCostRunFacet(RunFacet):
+    class XLikesCostRunFacet(XLikesRunFacet):
         """The run's estimated cost (see airflow_provider_xlikes.pricing for what it assumes)."""
+
+        anchor: ClassVar[str] = "xlikes_cost"
 
         estimatedCostUsd: float
         billedRequests: int
@@ -257,13 +267,11 @@ def _facet_classes() -> Any:
         ownedReads: bool | None
         priceSource: str
 
-        @staticmethod
-        def _get_schema() -> str:
-            return f"{SCHEMA_URL}#xlikes_cost"
-
     @define
-    class XLikesIncrementalRunFacet(RunFacet):
+    class XLikesIncrementalRunFacet(XLikesRunFacet):
         """Where an incremental run (or the sensor's search for new records) stopped."""
+
+        anchor: ClassVar[str] = "xlikes_incremental"
 
         backfill: bool
         stop: str | None
@@ -272,20 +280,14 @@ def _facet_classes() -> Any:
         newRecords: int
         pagesRead: int
 
-        @staticmethod
-        def _get_schema() -> str:
-            return f"{SCHEMA_URL}#xlikes_incremental"
-
     @define
-    class XLikesSensorRunFacet(RunFacet):
+    class XLikesSensorRunFacet(XLikesRunFacet):
         """The condition the sensor waited for, and the like count it saw (count conditions)."""
+
+        anchor: ClassVar[str] = "xlikes_sensor"
 
         condition: str
         likeCount: int | None
-
-        @staticmethod
-        def _get_schema() -> str:
-            return f"{SCHEMA_URL}#xlikes_sensor"
 
     return SimpleNamespace(
         collection=XLikesCollectionRunFacet,
