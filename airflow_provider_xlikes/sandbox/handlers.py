@@ -96,6 +96,19 @@ class Call:
     """The user the request acts for; ``None`` for an app-only token (no user behind it)."""
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """A checked listing request: ``L`` a post's users, ``T`` a user's posts; ``source`` the index
+    of the post or user (``None``: not in the world)."""
+
+    kind: Literal["L", "T"]
+    source: int | None
+    max_results: int
+    offset: int
+    renderer: Renderer
+    expansions: frozenset[str]
+
+
 class Api:
     """Answers the API endpoints of one sandbox state."""
 
@@ -354,23 +367,44 @@ class Api:
         """A lookup's body: ``data`` is the one object."""
         return {**body, "data": body["data"][0]} if "data" in body else body
 
-    # --- endpoints ------------------------------------------------------------------------------------
-    def liking_users(self, call: Call) -> Body | bytes:
+    # --- listings -------------------------------------------------------------------------------------
+    def _open_listing(self, call: Call, kind: Literal["L", "T"]) -> _Listing:
+        """A listing request checked (its id, paging, fields and expansions): ``L`` a post's users
+        (likers), ``T`` a user's posts (liked)."""
         q = self._query(call)
         problems: list[Body] = []
         w = self.state.world
-        post = self._index(call.ids[0], w.ids.post_index, problems)
-        max_results, offset = self._paging(q, call, problems, "L", post if post is not None else 0)
+        source = self._index(call.ids[0], w.ids.post_index if kind == "L" else w.ids.user_index, problems)
+        max_results, offset = self._paging(q, call, problems, kind, source if source is not None else 0)
         renderer, expansions = self._prepare(call, q, problems)
+        return _Listing(kind, source, max_results, offset, renderer, expansions)
+
+    def _listing_page(self, call: Call, listing: _Listing, source: int, total: int) -> Body:
+        """The page at the request's offset of a listing of ``total`` items (likers of a post,
+        posts a user liked): records, includes, partial errors and ``meta``."""
+        quirks, w = call.quirks, self.state.world
+        users = listing.kind == "L"
+        size = self._page_size(quirks, total, listing.offset, listing.max_results, source)
+        visible = quirks.mutations_visible
+        items = (w.likers if users else w.liked)(source, listing.offset, size, visible) if size else []
+        body = self._records(listing.renderer, "users" if users else "tweets", items, listing.expansions)
+        body["meta"] = self._meta(quirks, listing.kind, source, listing.offset, len(items), total, listing.max_results)
+        return body
+
+    # --- endpoints ------------------------------------------------------------------------------------
+    def liking_users(self, call: Call) -> Body | bytes:
+        listing = self._open_listing(call, "L")
+        post = listing.source
         if post is None:
             return {"meta": {"result_count": 0}}
         quirks = call.quirks
         visible = quirks.mutations_visible
-        total = w.liker_count(post, visible)
+        total = self.state.world.liker_count(post, visible)
         if quirks.liking_users_cap is not None:  # X lists 100 likers per post, for all time
             total = min(total, quirks.liking_users_cap)
+        offset, max_results = listing.offset, listing.max_results
         size = self._page_size(quirks, total, offset, max_results, post)
-        if size and not renderer.user_extra and not expansions:
+        if size and not listing.renderer.user_extra and not listing.expansions:
             # fast path (default user fields, no expansions): pre-formatted JSON texts of the users,
             # and the next page rendered ahead while the client is busy with this one
             data = self._liker_json(post, offset, size, visible)
@@ -379,10 +413,7 @@ class Api:
                 asyncio.get_running_loop().call_soon(self._prefetch, post, offset + size, max_results, total, quirks)
             self.state.count_served(LIKING_USERS.name, "users", size, {})
             return b'{"data":' + data + b',"meta":' + _encode(meta) + b"}"
-        users = w.likers(post, offset, size, visible) if size else []
-        body = self._records(renderer, "users", users, expansions)
-        body["meta"] = self._meta(quirks, "L", post, offset, len(users), total, max_results)
-        return body
+        return self._listing_page(call, listing, post, total)
 
     def _liker_json(self, post: int, offset: int, size: int, visible: bool) -> bytes:
         w = self.state.world
@@ -403,13 +434,8 @@ class Api:
         self._rendered[key] = self._liker_json(post, offset, size, visible)
 
     def liked_tweets(self, call: Call) -> Body:
-        q = self._query(call)
-        problems: list[Body] = []
-        w = self.state.world
-        user_id = call.ids[0]
-        user = self._index(user_id, w.ids.user_index, problems)
-        max_results, offset = self._paging(q, call, problems, "T", user if user is not None else 0)
-        renderer, expansions = self._prepare(call, q, problems)
+        listing = self._open_listing(call, "T")
+        user, user_id = listing.source, call.ids[0]
         quirks = call.quirks
         naming = quirks.naming
         if user is None:
@@ -420,40 +446,20 @@ class Api:
             if quirks.private_likes == "404":
                 raise errors.likes_not_found(naming, user_id)
             return {"meta": {"result_count": 0}}
-        visible = quirks.mutations_visible
-        total = w.liked_count(user, visible)
-        size = self._page_size(quirks, total, offset, max_results, user)
-        posts = w.liked(user, offset, size, visible) if size else []
-        body = self._records(renderer, "tweets", posts, expansions)
-        body["meta"] = self._meta(quirks, "T", user, offset, len(posts), total, max_results)
-        return body
+        return self._listing_page(call, listing, user, self.state.world.liked_count(user, quirks.mutations_visible))
 
     def table_listing(self, call: Call) -> Body:
         """A listing the endpoint table declares and this sandbox has no world of its own for (a
         new endpoint, e.g. a user's bookmarks): served from the world's likes of the same shape,
         users of a post as its likers (no cap), posts of a user as the posts they liked (their
         owner's only, as private likes). Its paging, quirks, fields and expansions are the likes'."""
-        endpoint = call.endpoint
-        q = self._query(call)
-        problems: list[Body] = []
-        w = self.state.world
-        quirks = call.quirks
-        users = endpoint.records == "users"
-        kind, lookup = ("L", w.ids.post_index) if users else ("T", w.ids.user_index)
-        source = self._index(call.ids[0], lookup, problems)
-        max_results, offset = self._paging(q, call, problems, kind, source if source is not None else 0)
-        renderer, expansions = self._prepare(call, q, problems)
-        if source is None:
+        users = call.endpoint.records == "users"
+        listing = self._open_listing(call, "L" if users else "T")
+        source, w, visible = listing.source, self.state.world, call.quirks.mutations_visible
+        if source is None or (not users and source != call.acting):
             return {"meta": {"result_count": 0}}
-        if not users and source != call.acting:
-            return {"meta": {"result_count": 0}}
-        visible = quirks.mutations_visible
         total = w.liker_count(source, visible) if users else w.liked_count(source, visible)
-        size = self._page_size(quirks, total, offset, max_results, source)
-        items = (w.likers if users else w.liked)(source, offset, size, visible) if size else []
-        body = self._records(renderer, "users" if users else "tweets", items, expansions)
-        body["meta"] = self._meta(quirks, kind, source, offset, len(items), total, max_results)
-        return body
+        return self._listing_page(call, listing, source, total)
 
     def users_me(self, call: Call) -> Body:
         renderer, expansions = self._prepare(call, self._query(call), [])
