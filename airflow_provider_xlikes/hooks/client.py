@@ -88,29 +88,26 @@ def _decode_error_body(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def error_from_response(response: requests.Response, *, endpoint: str, auth_type: str) -> XApiError:
-    """Map an error response (either body shape) to the exception hierarchy."""
-    status = response.status_code
-    body = _decode_error_body(response)
+def _problem(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The error's title, detail, problem type and ``errors`` from either body shape (a problem
+    object, an ``errors`` list) or the OAuth token endpoint's (``error``, ``error_description``)."""
     errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
-    title = body.get("title")
-    detail = body.get("detail")
-    problem_type = body.get("type")
+    title, detail, problem_type = body.get("title"), body.get("detail"), body.get("type")
     if not title and errors:
         title = errors[0].get("title") or errors[0].get("message")
         detail = detail or errors[0].get("detail")
         problem_type = problem_type or errors[0].get("type")
-    if "error" in body and not title:  # OAuth token endpoint shape
-        title = str(body.get("error"))
-        detail = body.get("error_description")
-    kwargs: dict[str, Any] = {
-        "endpoint": endpoint,
-        "title": title,
-        "detail": detail,
-        "problem_type": problem_type,
-        "errors": errors,
-    }
-    reason = str(problem_type or "").rstrip("/").rsplit("/", 1)[-1]
+    if "error" in body and not title:
+        title, detail = str(body.get("error")), body.get("error_description")
+    return {"title": title, "detail": detail, "problem_type": problem_type, "errors": errors}
+
+
+def error_from_response(response: requests.Response, *, endpoint: str, auth_type: str) -> XApiError:
+    """Map an error response (either body shape) to the exception hierarchy."""
+    status = response.status_code
+    body = _decode_error_body(response)
+    kwargs: dict[str, Any] = {"endpoint": endpoint, **_problem(body)}
+    reason = str(kwargs["problem_type"] or "").rstrip("/").rsplit("/", 1)[-1]
     if reason == "usage-capped":  # X sends it as a 429 (or 403): a spent cycle, not a window
         period = body.get("period")
         return XUsageCappedError(
@@ -121,47 +118,55 @@ def error_from_response(response: requests.Response, *, endpoint: str, auth_type
             **kwargs,
         )
     if status == 400:
-        error = XBadRequestError(status, **kwargs)
-        hint = _field_naming_hint(error.parameters)
-        return XBadRequestError(status, hint=hint, **kwargs) if hint else error
+        hint = _field_naming_hint(XBadRequestError(status, **kwargs).parameters)
+        return XBadRequestError(status, hint=hint, **kwargs)
     if status == 401:
         return XAuthError(status, hint=f"auth_type {auth_type!r} was not accepted", **kwargs)
     if status == 403:
-        if reason not in FORBIDDEN_REASONS:
-            reason = "forbidden"
-        working: tuple[str, ...] = ()
-        hint = None
-        if reason == "unsupported-authentication":
-            working = tuple(t for t in USER_CONTEXT_AUTH_TYPES if t != auth_type)
-            if auth_type == "bearer":
-                hint = "this endpoint refuses app-only bearer auth; use auth_type 'oauth2_user' or 'oauth1_user'"
-            else:
-                hint = f"auth_type {auth_type!r} is refused here; try {' or '.join(repr(t) for t in working)}"
-        entry = BY_LABEL.get(endpoint)
-        enterprise_only = reason == "client-forbidden" and entry is not None and entry.enterprise_only
-        if enterprise_only:
-            hint = (
-                "like and unlike need an Enterprise app: X removed them from all self-serve tiers on "
-                "2026-04-20; a self-serve app cannot like or unlike through the API"
-            )
-        elif reason == "client-forbidden":
-            hint = "the app's access level does not include this endpoint"
-        elif reason == "unsupported-authentication" and entry is not None and not entry.user_context:
-            working, hint = ("bearer",), "this endpoint takes an app-only bearer token only; use auth_type 'bearer'"
-        return XForbiddenError(
-            status, reason=reason, working_auth_types=working, enterprise_only=enterprise_only, hint=hint, **kwargs
-        )
+        return _forbidden(status, reason, endpoint=endpoint, auth_type=auth_type, kwargs=kwargs)
     if status == 404:
         return XNotFoundError(status, **kwargs)
     if status == 429:
-        windows = [RateLimit.from_headers(response.headers, p) for p in ("x-rate-limit-", DAILY_LIMIT_PREFIX)]
-        resets = [w.reset_at for w in windows if w is not None and w.reset_at is not None and w.remaining == 0]
-        if not resets:
-            resets = [w.reset_at for w in windows if w is not None and w.reset_at is not None]
-        return XRateLimitError(status, reset_at=max(resets) if resets else None, **kwargs)
-    if status >= 500:
-        return XServerError(status, **kwargs)
-    return XApiError(status, **kwargs)
+        return XRateLimitError(status, reset_at=_rate_limit_reset(response), **kwargs)
+    return XServerError(status, **kwargs) if status >= 500 else XApiError(status, **kwargs)
+
+
+def _forbidden(status: int, reason: str, *, endpoint: str, auth_type: str, kwargs: dict[str, Any]) -> XForbiddenError:
+    """A 403 by its reason: the auth types that would work, Enterprise-only writes, access levels."""
+    if reason not in FORBIDDEN_REASONS:
+        reason = "forbidden"
+    entry = BY_LABEL.get(endpoint)
+    enterprise_only = reason == "client-forbidden" and entry is not None and entry.enterprise_only
+    working: tuple[str, ...] = ()
+    hint = None
+    if enterprise_only:
+        hint = (
+            "like and unlike need an Enterprise app: X removed them from all self-serve tiers on "
+            "2026-04-20; a self-serve app cannot like or unlike through the API"
+        )
+    elif reason == "client-forbidden":
+        hint = "the app's access level does not include this endpoint"
+    elif reason == "unsupported-authentication" and entry is not None and not entry.user_context:
+        working, hint = ("bearer",), "this endpoint takes an app-only bearer token only; use auth_type 'bearer'"
+    elif reason == "unsupported-authentication":
+        working = tuple(t for t in USER_CONTEXT_AUTH_TYPES if t != auth_type)
+        if auth_type == "bearer":
+            hint = "this endpoint refuses app-only bearer auth; use auth_type 'oauth2_user' or 'oauth1_user'"
+        else:
+            hint = f"auth_type {auth_type!r} is refused here; try {' or '.join(repr(t) for t in working)}"
+    return XForbiddenError(
+        status, reason=reason, working_auth_types=working, enterprise_only=enterprise_only, hint=hint, **kwargs
+    )
+
+
+def _rate_limit_reset(response: requests.Response) -> float | None:
+    """When a 429's spent window resets: the latest reset of a window at 0 (15-minute or 24-hour),
+    else the latest reset given."""
+    windows = [RateLimit.from_headers(response.headers, p) for p in ("x-rate-limit-", DAILY_LIMIT_PREFIX)]
+    resets = [w.reset_at for w in windows if w is not None and w.reset_at is not None and w.remaining == 0]
+    if not resets:
+        resets = [w.reset_at for w in windows if w is not None and w.reset_at is not None]
+    return max(resets) if resets else None
 
 
 def _field_naming_hint(parameters: list[str]) -> str | None:
