@@ -635,71 +635,66 @@ class World:
         h = mix64(self._salt_post ^ (index * 0x165667B1))
         h2, h3, h4 = mix64(h ^ 2), mix64(h ^ 3), mix64(h ^ 4)
         post_id = self.ids.post_id(index)
-        author = self.post_author(index)
-        created = snowflake_seconds(int(post_id))
+        author, created = self.post_author(index), snowflake_seconds(int(post_id))
         core = PostCore(index=index, id=post_id, author=author, created=created, text="", h=h)
-        parts: list[str] = []
-        length = 0
+        text = _Text()
+        self._post_reference(core, text, h, h2, h3, partial_errors)
+        self._post_words(core, text, h3, h4, partial_errors)
+        self._post_media(core, text, h4)
+        if (h >> 40) % 100 < 6:
+            core.place = (h >> 48) % len(PLACES)
+        core.text = "".join(text.parts)
+        return core
 
-        def add(s: str) -> tuple[int, int]:
-            nonlocal length
-            start = length
-            parts.append(s)
-            length += len(s)
-            return start, length
-
+    def _post_reference(self, core: PostCore, text: _Text, h: int, h2: int, h3: int, partial_errors: float) -> None:
+        """Reply, quote or repost of another post (``partial_errors``: one deleted since), its
+        author mentioned at the start of replies and reposts."""
         # 0-59 plain, 60-77 reply, 78-91 quote, 92-99 retweet; featured and profile posts are plain
-        kind = h % 100 if index >= self.ord_start else 0
-        if 60 <= kind < 78 or kind >= 92:
-            ref = self._random_ordinary(h2, index)
-            core.ref_type = "replied_to" if kind < 78 else "retweeted"
-        elif 78 <= kind < 92:
-            ref = self._random_ordinary(h2, index)
-            core.ref_type = "quoted"
+        kind = h % 100 if core.index >= self.ord_start else 0
+        if kind < 60:
+            return
+        ref = self._random_ordinary(h2, core.index)
+        core.ref_type = "replied_to" if kind < 78 else "quoted" if kind < 92 else "retweeted"
+        if chance(h3, partial_errors):
+            core.ref_id, core.ref_index = str(POST_OFF - 1 - h3 % 10**16), None
         else:
-            ref = -1
-        if core.ref_type is not None:
-            deleted = chance(h3, partial_errors)
-            if deleted:
-                core.ref_id = str(POST_OFF - 1 - h3 % 10**16)
-                core.ref_index = None
-            else:
-                core.ref_id = self.ids.post_id(ref)
-                core.ref_index = ref
-            ref_author = self.post_author(ref)
-            if core.ref_type == "replied_to":
-                core.reply_to_user = ref_author
-                uname = self.user_basic(ref_author)[2]
-                s, e = add("@" + uname)
-                core.mentions.append(Mention(s, e, uname, ref_author))
-                add(" ")
-            elif core.ref_type == "retweeted":
-                add("RT ")
-                uname = self.user_basic(ref_author)[2]
-                s, e = add("@" + uname)
-                core.mentions.append(Mention(s, e, uname, ref_author))
-                add(": ")
-        nwords = 5 + h3 % 18
-        for k in range(nwords):
+            core.ref_id, core.ref_index = self.ids.post_id(ref), ref
+        ref_author = self.post_author(ref)
+        if core.ref_type == "quoted":
+            return
+        if core.ref_type == "replied_to":
+            core.reply_to_user = ref_author
+        else:
+            text.add("RT ")
+        uname = self.user_basic(ref_author)[2]
+        s, e = text.add("@" + uname)
+        core.mentions.append(Mention(s, e, uname, ref_author))
+        text.add(" " if core.ref_type == "replied_to" else ": ")
+
+    def _post_words(self, core: PostCore, text: _Text, h3: int, h4: int, partial_errors: float) -> None:
+        """The words, a hashtag, and a mention (``partial_errors``: of a suspended account)."""
+        for k in range(5 + h3 % 18):
             if k:
-                add(" ")
-            add(WORDS[(h4 >> (k % 13) * 4 ^ k * 7) % len(WORDS)] if k else WORDS[h4 % len(WORDS)].capitalize())
+                text.add(" ")
+            text.add(WORDS[(h4 >> (k % 13) * 4 ^ k * 7) % len(WORDS)] if k else WORDS[h4 % len(WORDS)].capitalize())
         if h3 % 3 == 0:
-            add(" ")
+            text.add(" ")
             tag = HASHTAGS[(h3 >> 8) % len(HASHTAGS)]
-            s, e = add("#" + tag)
+            s, e = text.add("#" + tag)
             core.hashtags.append((s, e, tag))
         if h3 % 5 == 1:
-            add(" cc ")
+            text.add(" cc ")
             if chance(h3 >> 20, partial_errors):
-                uname = "suspended_" + str((h3 >> 24) % 100000)
-                s, e = add("@" + uname)
-                core.mentions.append(Mention(s, e, uname, None))
+                uname, other = "suspended_" + str((h3 >> 24) % 100000), None
             else:
                 other = mix64(h3 ^ 9) % self.n_users
                 uname = self.user_basic(other)[2]
-                s, e = add("@" + uname)
-                core.mentions.append(Mention(s, e, uname, other))
+            s, e = text.add("@" + uname)
+            core.mentions.append(Mention(s, e, uname, other))
+
+    @staticmethod
+    def _post_media(core: PostCore, text: _Text, h4: int) -> None:
+        """Photos, a video, a GIF or a poll; a link (to the media, or to a page) at the end."""
         m = h4 % 100
         if m < 22:
             count = 1 + (h4 >> 8) % 4 if m < 16 else 1
@@ -709,14 +704,24 @@ class World:
             core.poll = True
         if core.media_types or h4 % 7 == 0:
             url = t_co(h4 >> 3)
-            add(" ")
-            s, e = add(url)
-            display = "pic.x.com/" + url[-10:] if core.media_types else "example.com/posts/" + post_id[-6:]
+            text.add(" ")
+            s, e = text.add(url)
+            display = "pic.x.com/" + url[-10:] if core.media_types else "example.com/posts/" + core.id[-6:]
             core.urls.append((s, e, url, display))
-        if (h >> 40) % 100 < 6:
-            core.place = (h >> 48) % len(PLACES)
-        core.text = "".join(parts)
-        return core
+
+
+class _Text:
+    """A post's text as it is built: each added piece's (start, end) in characters."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+
+    def add(self, piece: str) -> tuple[int, int]:
+        start = self.length
+        self.parts.append(piece)
+        self.length += len(piece)
+        return start, self.length
 
 
 def _page(
