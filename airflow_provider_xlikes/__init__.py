@@ -60,17 +60,11 @@ _EXPORTS: dict[str, str] = {
         ("OutputWriter", "read_manifest", "find_manifests", "iter_records", "iter_errors", "iter_includes"),
         "airflow_provider_xlikes.output",
     ),
-    **dict.fromkeys(
-        (
-            "XLikingUsersOperator",
-            "XLikedTweetsOperator",
-            "XLikeOperator",
-            "XUnlikeOperator",
-            "BaseXOperator",
-            "output_asset",
-        ),
-        "airflow_provider_xlikes.operators.likes",
-    ),
+    **dict.fromkeys(("XLikingUsersOperator", "XLikedTweetsOperator"), "airflow_provider_xlikes.operators.likes"),
+    **dict.fromkeys(("XLikeOperator", "XUnlikeOperator"), "airflow_provider_xlikes.operators.writes"),
+    "BaseXOperator": "airflow_provider_xlikes.operators.base",
+    "BaseXListingOperator": "airflow_provider_xlikes.operators.listing",
+    "output_asset": "airflow_provider_xlikes.task_support",
     "XUsageOperator": "airflow_provider_xlikes.operators.usage",
     **dict.fromkeys(("XPostLink", "XUserLink"), "airflow_provider_xlikes.links"),
     "XLikesSensor": "airflow_provider_xlikes.sensors.likes",
@@ -121,15 +115,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from airflow_provider_xlikes.hooks.token_store import FileTokenStore, OAuth2Tokens, TokenStore, VariableTokenStore
     from airflow_provider_xlikes.hooks.x import ListingOptions, XHook
     from airflow_provider_xlikes.links import XPostLink, XUserLink
-    from airflow_provider_xlikes.operators.likes import (
-        BaseXOperator,
-        XLikedTweetsOperator,
-        XLikeOperator,
-        XLikingUsersOperator,
-        XUnlikeOperator,
-        output_asset,
-    )
+    from airflow_provider_xlikes.operators.base import BaseXOperator
+    from airflow_provider_xlikes.operators.likes import XLikedTweetsOperator, XLikingUsersOperator
+    from airflow_provider_xlikes.operators.listing import BaseXListingOperator
     from airflow_provider_xlikes.operators.usage import XUsageOperator
+    from airflow_provider_xlikes.operators.writes import XLikeOperator, XUnlikeOperator
     from airflow_provider_xlikes.output import (
         OutputWriter,
         find_manifests,
@@ -142,4 +132,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from airflow_provider_xlikes.pricing import DEFAULT_PRICES, PRICES_TAKEN, CostMeter, PriceTable
     from airflow_provider_xlikes.rate_limits import DeferringWaiter, RateLimit, RateLimitPolicy, Waiter, sleep_waiter
     from airflow_provider_xlikes.sensors.likes import XLikesSensor
+    from airflow_provider_xlikes.task_support import output_asset
     from airflow_provider_xlikes.triggers.new_likes import XLikesSensorTrigger, XNewLikesTrigger

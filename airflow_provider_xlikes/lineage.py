@@ -107,7 +107,7 @@ def _lineage(task: Any, endpoint: Endpoint, source_id: Any, outcome: Mapping[str
     inputs = [] if base_url is None or path is None else [Dataset(namespace=api_namespace(base_url), name=path)]
     outputs = []
     if not failed and outcome is not None and task.output_path is not None:
-        from airflow_provider_xlikes.operators.likes import output_location
+        from airflow_provider_xlikes.task_support import output_location
 
         outputs.append(_storage_dataset(output_location(task.output_path, task.output_conn_id)))
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=_run_facets(task, endpoint, outcome))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_xlikes.exceptions import XUsageLowError, XValidationError
-from airflow_provider_xlikes.operators.likes import BaseXOperator
+from airflow_provider_xlikes.operators.base import BaseXOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

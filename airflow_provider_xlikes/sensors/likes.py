@@ -57,15 +57,6 @@ from airflow_provider_xlikes.exceptions import XBudgetExhaustedError, XRateLimit
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, head_key
 from airflow_provider_xlikes.lineage import pages_outcome
-from airflow_provider_xlikes.operators.likes import (
-    DEFAULT_DEFER_AFTER,
-    check_output_path,
-    is_concrete,
-    outlets_with_output,
-    output_location,
-    resolve_deferrable,
-    validate_budget,
-)
 from airflow_provider_xlikes.output import (
     COMPRESSIONS,
     DEFAULT_OUTPUT_FORMAT,
@@ -78,6 +69,15 @@ from airflow_provider_xlikes.output import (
 from airflow_provider_xlikes.pages import Page, Record
 from airflow_provider_xlikes.pricing import format_usd
 from airflow_provider_xlikes.rate_limits import DeferringWaiter
+from airflow_provider_xlikes.task_support import (
+    DEFAULT_DEFER_AFTER,
+    check_output_path,
+    is_concrete,
+    outlets_with_output,
+    output_location,
+    resolve_deferrable,
+    validate_budget,
+)
 from airflow_provider_xlikes.triggers.new_likes import (
     LikesPoller,
     LikesTarget,
