@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: lint (ruff), types (mypy --strict), pytest;
-# then the demo, hook, operator and compatibility tests on each older supported Airflow release
-# (scripts/test_older_airflow.sh: its venvs are prepared while the suite runs, its releases' tests
-# run side by side afterwards; XLIKES_OLDER_AIRFLOW=0 skips them, except with CI=true).
+# and, beside it, the demo, hook, operator and compatibility tests on each older supported Airflow
+# release (scripts/test_older_airflow.sh: its venvs installed, then its releases' tests side by side,
+# all while the suite runs; XLIKES_OLDER_AIRFLOW=0 skips them, except with CI=true).
 # Usage: scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,15 +19,15 @@ echo "== spec module is current"
 older=0
 if [ "${CI:-}" = "true" ] || [ "${XLIKES_OLDER_AIRFLOW:-1}" != "0" ]; then
   older=1
-  # the older releases' venvs are installed while the suite runs (pip mostly waits on the disk);
-  # their output is printed after the suite's
-  prepare_log="$(mktemp)"
-  # (a process group of its own: its pip and airflow children go with it)
-  setsid bash scripts/test_older_airflow.sh --prepare >"$prepare_log" 2>&1 &
-  prepare_pid=$!
+  # the older releases are installed and tested while the suite runs (most of both waits on real
+  # processes, servers and the disk, not on the CPU); their output is printed after the suite's
+  older_log="$(mktemp)"
+  # (a process group of its own: its pip, pytest and airflow children go with it)
+  setsid bash scripts/test_older_airflow.sh >"$older_log" 2>&1 &
+  older_pid=$!
   # stopped by its PID when this script ends early (interrupted, or a step failing)
   # (`|| true`: under `set -e` a failing command in the trap would become the script's exit status)
-  trap 'kill -- "-$prepare_pid" 2>/dev/null || true; rm -f "$prepare_log"' EXIT
+  trap 'kill -- "-$older_pid" 2>/dev/null || true; rm -f "$older_log"' EXIT
 fi
 echo "== pytest"
 # a failure here still lets the older releases run and report (one flake does not hide the rest);
@@ -35,10 +35,9 @@ echo "== pytest"
 status=0
 "$VENV/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "$@" || status=$?
 if [ "$older" = 1 ]; then
-  echo "== older Airflow releases: install"
-  wait "$prepare_pid" || status=1
-  cat "$prepare_log"
-  bash scripts/test_older_airflow.sh --run || status=$?
+  echo "== older Airflow releases (installed and tested beside the suite)"
+  wait "$older_pid" || status=1
+  cat "$older_log"
 else
   echo "== older Airflow releases: skipped (XLIKES_OLDER_AIRFLOW=0)"
 fi

@@ -123,6 +123,12 @@ def record_reliability(request: pytest.FixtureRequest) -> Any:
     return recorder(request.node)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (real Airflow processes, Celery, kills) first, so that the workers share them
+    from the start and no long test begins when the others are done (their order is kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """This process's Airflow home (its SQLite DB, logs and DAG files) goes with it."""
     shutil.rmtree(_HOME, ignore_errors=True)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import migrated_airflow_db
 from window_meter import WindowMeter
 
@@ -15,6 +16,7 @@ WORKER = Path(__file__).with_name("listing_worker.py")
 POSTS = [str(1_800_000_000_000_000_000 + i) for i in range(4)]
 
 
+@pytest.mark.slow
 def test_processes_on_one_token_take_at_most_one_429_per_window(x_sandbox_factory, tmp_path) -> None:
     migrated_airflow_db()  # the Variables live in this test process's metadata DB
     sandbox = x_sandbox_factory(

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 from helpers import featured, migrated_airflow_db
 
 from airflow_provider_xlikes.endpoints import LIKING_USERS
@@ -106,6 +107,7 @@ def test_the_variable_store_is_shared_by_fingerprint_and_never_names_the_token(x
     assert VariableBudgetStore().load(f"{fingerprint}__liking_users") == RateLimit(**stored)
 
 
+@pytest.mark.slow
 def test_a_client_without_airflow_shares_its_budget_in_memory(x_sandbox_factory) -> None:
     sandbox = x_sandbox_factory(
         window_seconds=2, rate_limit_key="token", clean=True, post_likes=["1700:400"], liking_users_cap=None

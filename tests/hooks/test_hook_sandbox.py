@@ -98,6 +98,7 @@ def test_another_users_empty_likes_are_flagged_not_silent(x_sandbox, connect, lo
 
 
 # ----------------------------------------------------------------------------------- rate limits
+@pytest.mark.slow
 def test_exhausted_window_is_waited_out_instead_of_provoking_a_429(x_sandbox_factory, connect, waiter) -> None:
     # 100 pages of 10 (past X's 100 likers); a window long enough that a loaded machine sends its 75
     # requests before it resets (the waiter records the wait and sleeps through it)
@@ -403,6 +404,7 @@ def test_the_24_hour_like_window_is_tracked_and_waited_for(x_sandbox, connect, w
 
 
 # ------------------------------------------------------------------- waiting that frees the worker
+@pytest.mark.slow
 def test_a_deferring_waiter_stops_at_a_cursor_and_another_hook_resumes_without_loss(x_sandbox_factory, connect) -> None:
     from airflow_provider_xlikes import DeferringWaiter
     from airflow_provider_xlikes.exceptions import XRateLimitWait

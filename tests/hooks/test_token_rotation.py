@@ -62,6 +62,7 @@ def _run_two_workers(sandbox, stores: list[str], calls: int) -> list[dict]:
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("store", ["file", "variable"])
 def test_two_processes_refreshing_at_once_both_go_on_working(x_sandbox_factory, tmp_path, store) -> None:
     sandbox = x_sandbox_factory(token_lifetime=2, revoke_family_on_reuse=True, refresh_token=f"rt-{uuid.uuid4().hex}")
@@ -79,6 +80,7 @@ def test_two_processes_refreshing_at_once_both_go_on_working(x_sandbox_factory, 
     assert sandbox.admin.total_requests("oauth2_token") >= 2  # more than one round of rotation
 
 
+@pytest.mark.slow
 def test_a_second_store_for_the_same_authorization_is_refused_before_it_refreshes(x_sandbox_factory, tmp_path) -> None:
     """Without one shared store, a second process would send the refresh token the first one rotated
     and the family would die; the second store is refused instead (the claim in the metadata DB)."""

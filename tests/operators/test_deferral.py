@@ -50,6 +50,7 @@ def _run(run_dag: Any, body: str) -> Any:
     return run_dag(SOURCE.replace("BODY", body))
 
 
+@pytest.mark.slow
 def test_a_deferrable_listing_to_xcom_defers_and_loses_nothing(
     windows: Any, run_dag: Any, capfd: pytest.CaptureFixture[str], api_log: list[str]
 ) -> None:
@@ -96,6 +97,7 @@ def _assert_progress_over_the_whole_listing(capfd: pytest.CaptureFixture[str], a
     assert "Rate limit: waiting" not in text
 
 
+@pytest.mark.slow
 def test_a_deferrable_listing_to_files_commits_before_deferring_and_resumes(
     windows: Any, run_dag: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str], api_log: list[str]
 ) -> None:
@@ -117,6 +119,7 @@ def test_a_deferrable_listing_to_files_commits_before_deferring_and_resumes(
     _assert_progress_over_the_whole_listing(capfd, api_log)
 
 
+@pytest.mark.slow
 def test_without_deferral_the_wait_is_slept_through(windows: Any, run_dag: Any, api_log: list[str]) -> None:
     result = _run(run_dag, f'XLikingUsersOperator(task_id="t", tweet_id="{POST}", deferrable=False)')
     assert result.state == "success", result.states()
@@ -139,6 +142,7 @@ def test_the_trigger_serializes_to_what_rebuilds_it() -> None:
     assert set(kwargs) == {"moment", "state"}  # a time and a cursor: no token, no page, no session
 
 
+@pytest.mark.slow
 def test_deferrable_likes_and_unlikes_wait_in_the_trigger_and_send_each_id_once(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -116,6 +116,7 @@ def test_a_killed_incremental_run_is_retried_to_the_same_new_records_once(
     assert later["record_count"] == 0 and later["incremental"]["stop"] == "head"
 
 
+@pytest.mark.slow
 def test_an_incremental_run_that_defers_resumes_its_scan_and_loses_nothing(
     x_sandbox_factory: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

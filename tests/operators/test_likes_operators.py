@@ -555,6 +555,7 @@ XLikedTweetsOperator(task_id="xcom", user_id={user_ctx.user_id!r}, tweet_fields=
     assert len({u["id"] for u in included["users"]}) == len(included["users"])  # each object once in XCom
 
 
+@pytest.mark.slow
 def test_parquet_output_reads_back_with_pyarrow_to_the_same_ids(
     x_sandbox_factory: Any, run_dag: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from system_helpers import EXAMPLES
 
 EXPECTED = {
@@ -41,6 +42,7 @@ def _json(output: str) -> object:
     return json.loads(output.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_every_example_dag_parses_with_no_import_error(tmp_path: Path) -> None:
     _airflow(tmp_path, "db", "migrate")
     assert _json(_airflow(tmp_path, "dags", "list-import-errors", "--local", "-o", "json")) == []
