@@ -7,22 +7,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import Asset, ObjectStoragePath
 
-from airflow_provider_xlikes.exceptions import (
-    XValidationError,
-)
-from airflow_provider_xlikes.output import (
-    as_storage_path,
-    asset_uri,
-)
+from airflow_provider_xlikes.exceptions import XValidationError
+from airflow_provider_xlikes.output import as_storage_path, asset_uri
 from airflow_provider_xlikes.version_compat import airflow_conf
-
-if TYPE_CHECKING:
-    pass
-
 
 #: waits up to this long are slept through by a deferrable task (``defer_after``)
 DEFAULT_DEFER_AFTER = 10.0

@@ -10,20 +10,13 @@ import msgspec
 import pendulum
 from airflow.sdk import BaseOperator
 
-from airflow_provider_xlikes.exceptions import (
-    XRateLimitWait,
-    XValidationError,
-)
+from airflow_provider_xlikes.exceptions import XRateLimitWait, XValidationError
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.rate_limits import DeferringWaiter
+from airflow_provider_xlikes.task_support import DEFAULT_DEFER_AFTER, resolve_deferrable
 
 if TYPE_CHECKING:
     from airflow_provider_xlikes.hooks.x import XHook
-
-from airflow_provider_xlikes.task_support import (
-    DEFAULT_DEFER_AFTER,
-    resolve_deferrable,
-)
 
 _encoder = msgspec.json.Encoder()
 

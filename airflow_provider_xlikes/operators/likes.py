@@ -25,17 +25,10 @@ Output of the listing operators:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow_provider_xlikes.endpoints import (
-    LIKED_TWEETS,
-    LIKING_USERS,
-)
+from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS
 from airflow_provider_xlikes.links import XPostLink, XUserLink
-
-if TYPE_CHECKING:
-    pass
-
 from airflow_provider_xlikes.operators.base import BaseXOperator
 from airflow_provider_xlikes.operators.listing import BaseXListingOperator
 from airflow_provider_xlikes.operators.listing_core import Names

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_xlikes.endpoints import (
-    WINDOW_SECONDS,
-)
+from airflow_provider_xlikes.endpoints import WINDOW_SECONDS
+from airflow_provider_xlikes.operators.listing_storage import StorageCollection
+from airflow_provider_xlikes.operators.listing_xcom import XComCollection
 from airflow_provider_xlikes.progress import ListingProgress
-from airflow_provider_xlikes.validation import (
-    validate_id,
-)
+from airflow_provider_xlikes.task_support import output_location
+from airflow_provider_xlikes.validation import validate_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-from airflow_provider_xlikes.operators.listing_storage import StorageCollection
-from airflow_provider_xlikes.operators.listing_xcom import XComCollection
-from airflow_provider_xlikes.task_support import (
-    output_location,
-)
 
 
 class BaseXListingOperator(StorageCollection, XComCollection):

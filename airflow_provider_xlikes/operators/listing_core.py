@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import Asset, ObjectStoragePath
 
-from airflow_provider_xlikes.endpoints import (
-    WINDOW_SECONDS,
-    Endpoint,
-    join_fields,
-)
-from airflow_provider_xlikes.exceptions import (
-    XValidationError,
-)
+from airflow_provider_xlikes.endpoints import WINDOW_SECONDS, Endpoint, join_fields
+from airflow_provider_xlikes.exceptions import XValidationError
+from airflow_provider_xlikes.operators.base import BaseXOperator
 from airflow_provider_xlikes.operators.incremental import IncrementalListing
 from airflow_provider_xlikes.output import (
     DEFAULT_OUTPUT_FORMAT,
@@ -27,6 +22,7 @@ from airflow_provider_xlikes.output import (
 from airflow_provider_xlikes.output.base import validate_compression
 from airflow_provider_xlikes.pages import IncludesIndex, Page, join_includes
 from airflow_provider_xlikes.progress import ListingProgress
+from airflow_provider_xlikes.task_support import check_output_path, is_concrete, outlets_with_output, validate_budget
 from airflow_provider_xlikes.validation import (
     validate_id,
     validate_max_records,
@@ -37,15 +33,6 @@ from airflow_provider_xlikes.validation import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-from airflow_provider_xlikes.operators.base import BaseXOperator
-from airflow_provider_xlikes.task_support import (
-    check_output_path,
-    is_concrete,
-    outlets_with_output,
-    validate_budget,
-)
 
 Names = str | Sequence[str] | None
 

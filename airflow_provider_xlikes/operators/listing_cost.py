@@ -4,24 +4,16 @@ manifest and XCom, and the stop before the request whose page could cross ``max_
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
-from airflow_provider_xlikes.exceptions import (
-    XBudgetExhaustedError,
-)
+from airflow_provider_xlikes.exceptions import XBudgetExhaustedError
+from airflow_provider_xlikes.operators.listing_core import ListingCore
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.pricing import format_usd
-from airflow_provider_xlikes.validation import (
-    validate_names,
-)
-
-if TYPE_CHECKING:
-    pass
-
-from airflow_provider_xlikes.operators.listing_core import ListingCore
+from airflow_provider_xlikes.validation import validate_names
 
 
-class _BudgetStop(Exception):
+class BudgetStop(Exception):
     """The listing stops before a request that could cross ``max_cost_usd`` (``on_budget_exhausted="commit"``)."""
 
     def __init__(self, partial: dict[str, Any]) -> None:
@@ -119,7 +111,7 @@ class ListingBudget(ListingCore):
                 "what was read"
             )
         self.log.warning("%s; committing what was read (on_budget_exhausted='commit')", detail)
-        raise _BudgetStop(
+        raise BudgetStop(
             {
                 "reason": "max_cost_usd",
                 "detail": detail,

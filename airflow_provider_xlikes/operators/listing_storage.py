@@ -4,6 +4,7 @@ behind, and the outlet asset event that announces the run."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,31 +12,23 @@ import pendulum
 from airflow.sdk import Asset, ObjectStoragePath
 
 from airflow_provider_xlikes import state
-from airflow_provider_xlikes.exceptions import (
-    OutputError,
-    XRateLimitWait,
-    XValidationError,
-)
+from airflow_provider_xlikes.exceptions import OutputError, XRateLimitWait, XValidationError
 from airflow_provider_xlikes.operators.incremental import IncrementalListing
-from airflow_provider_xlikes.output import (
-    OutputWriter,
-    RunKey,
-    asset_uri,
-    utcnow_iso,
-)
+from airflow_provider_xlikes.operators.listing_cost import BudgetStop, ListingBudget
+from airflow_provider_xlikes.output import OutputWriter, RunKey, asset_uri, utcnow_iso
 from airflow_provider_xlikes.pages import Page
+from airflow_provider_xlikes.task_support import output_location
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-
-from airflow_provider_xlikes.operators.listing_cost import ListingBudget, _BudgetStop
-from airflow_provider_xlikes.task_support import (
-    output_location,
-)
-
 #: the key of the output checkpoint in ``task_state_store`` (Airflow 3.3+)
 CHECKPOINT_KEY = "xlikes_output_checkpoint"
+
+#: what says the output location cannot be written (no retry changes it): missing, not a folder,
+#: refused, read-only (s3fs maps AccessDenied and NoSuchBucket to the first two)
+UNWRITABLE_ERRORS = (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError)
+UNWRITABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EROFS})
 
 #: task instance states in which another try may still write to its staging folder
 ACTIVE_STATES = frozenset(
@@ -65,52 +58,10 @@ class StorageCollection(ListingBudget):
                     len(writer.parts),
                 )
                 self._save_checkpoint(context, state)  # opening trimmed the staging folder to the checkpoint
-            complete = bool(state and state.get("complete"))
-            total = writer.record_count
-            self._progress.pages_before = writer.page_count
-            partial: dict[str, Any] | None = None
-            try:
-                pages: Iterable[Page] = ()
-                if not complete:
-                    pages = self._pages(source_id, collected=total, pagination_token=writer.next_token)
-                    pages = pages if scan is None else scan.pages(pages)
-                assert self.endpoint.source_field is not None
-                # records passed through unchanged get their source field from the writer, uncopied
-                fields = None if self.join_includes else {self.endpoint.source_field: source_id}
-                for page in pages:
-                    closed = writer.write_page(
-                        page.data if fields is not None else self._records(page, source_id),
-                        errors=page.errors,
-                        includes=page.includes,
-                        next_token=page.next_token,
-                        fields=fields,
-                        broken_unicode=page.broken_unicode,
-                    )
-                    total += len(page.data)
-                    self._log_page(source_id, page, total)
-                    complete = page.next_token is None or (scan is not None and scan.finished)
-                    if closed is not None:
-                        self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
-            except _BudgetStop as stop:
-                partial = stop.partial
-            except XRateLimitWait as wait:
-                self._log_last_page(source_id)
-                writer.close_part()  # what the task holds is durable before the worker slot is given up
-                checkpoint = self._checkpoint(writer, False, scan)
-                self._save_checkpoint(context, checkpoint)
-                self.defer_until_reset(wait, checkpoint)
-            self._log_last_page(source_id)
-            complete = partial is None and (complete or (scan is not None and scan.finished))
-            metadata = self._manifest_metadata(context, source_id, complete, writer)
-            metadata["partial"] = partial
-            metadata["cost"] = self.cost_summary()
-            if scan is not None:
-                metadata["incremental"] = scan.summary()
-            # the last part closed and checkpointed before the commit: a try killed inside the commit
-            # resumes from here and sends no page again (the commit's steps can all be repeated)
-            writer.close_part()
-            self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
-            manifest = writer.commit(metadata)
+            complete, partial = self._write_pages(
+                context, source_id, writer, bool(state and state.get("complete")), scan
+            )
+            manifest = self._commit_output(context, source_id, writer, complete, partial, scan)
         if scan is not None and partial is None:
             self._commit_scan(scan)
         elif scan is not None:
@@ -128,6 +79,69 @@ class StorageCollection(ListingBudget):
         self._emit_asset_event(context, location, manifest)
         self.run_outcome = manifest
         return manifest
+
+    def _write_pages(
+        self, context: Context, source_id: str, writer: OutputWriter, complete: bool, scan: IncrementalListing | None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Page the listing into part files from the writer's cursor, a checkpoint after each closed
+        part; a spent window checkpoints and defers. Returns whether the listing was read to its end
+        and, for a run stopped by ``max_cost_usd`` (``"commit"``), why it is partial."""
+        total = writer.record_count
+        self._progress.pages_before = writer.page_count
+        try:
+            pages: Iterable[Page] = ()
+            if not complete:
+                pages = self._pages(source_id, collected=total, pagination_token=writer.next_token)
+                pages = pages if scan is None else scan.pages(pages)
+            assert self.endpoint.source_field is not None
+            # records passed through unchanged get their source field from the writer, uncopied
+            fields = None if self.join_includes else {self.endpoint.source_field: source_id}
+            for page in pages:
+                closed = writer.write_page(
+                    page.data if fields is not None else self._records(page, source_id),
+                    errors=page.errors,
+                    includes=page.includes,
+                    next_token=page.next_token,
+                    fields=fields,
+                    broken_unicode=page.broken_unicode,
+                )
+                total += len(page.data)
+                self._log_page(source_id, page, total)
+                complete = page.next_token is None or (scan is not None and scan.finished)
+                if closed is not None:
+                    self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
+        except BudgetStop as stop:
+            return False, stop.partial
+        except XRateLimitWait as wait:
+            self._log_last_page(source_id)
+            writer.close_part()  # what the task holds is durable before the worker slot is given up
+            checkpoint = self._checkpoint(writer, False, scan)
+            self._save_checkpoint(context, checkpoint)
+            self.defer_until_reset(wait, checkpoint)
+        return complete or (scan is not None and scan.finished), None
+
+    def _commit_output(
+        self,
+        context: Context,
+        source_id: str,
+        writer: OutputWriter,
+        complete: bool,
+        partial: dict[str, Any] | None,
+        scan: IncrementalListing | None,
+    ) -> dict[str, Any]:
+        """The manifest's metadata, the last part closed and checkpointed, then the commit (see
+        :meth:`OutputWriter.commit <airflow_provider_xlikes.output.OutputWriter.commit>`)."""
+        self._log_last_page(source_id)
+        metadata = self._manifest_metadata(context, source_id, complete, writer)
+        metadata["partial"] = partial
+        metadata["cost"] = self.cost_summary()
+        if scan is not None:
+            metadata["incremental"] = scan.summary()
+        # the last part closed and checkpointed before the commit: a try killed inside the commit
+        # resumes from here and sends no page again (the commit's steps can all be repeated)
+        writer.close_part()
+        self._save_checkpoint(context, self._checkpoint(writer, complete, scan))
+        return writer.commit(metadata)
 
     def _checkpoint(self, writer: OutputWriter, complete: bool, scan: IncrementalListing | None) -> dict[str, Any]:
         """What a resumed try needs: the durable parts and the cursor after them, the expected total,
@@ -148,6 +162,8 @@ class StorageCollection(ListingBudget):
         try:
             return self._opened_writer(location, context, state)
         except OSError as exc:  # fsspec's file systems raise OSError subclasses (PermissionError ...)
+            if exc.errno not in UNWRITABLE_ERRNOS and not isinstance(exc, UNWRITABLE_ERRORS):
+                raise  # a connection reset, a timeout, a storage service's 5xx: a retry may succeed
             raise XValidationError(
                 "output_path",
                 self.output_path,
@@ -158,7 +174,6 @@ class StorageCollection(ListingBudget):
     def _opened_writer(
         self, location: ObjectStoragePath, context: Context, state: dict[str, Any] | None
     ) -> OutputWriter:
-
         def writer() -> OutputWriter:
             return OutputWriter(
                 location,

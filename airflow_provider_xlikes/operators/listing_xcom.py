@@ -8,20 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from airflow_provider_xlikes.exceptions import (
-    XComTooLargeError,
-    XRateLimitWait,
-    XValidationError,
-)
+from airflow_provider_xlikes.exceptions import XComTooLargeError, XRateLimitWait, XValidationError
 from airflow_provider_xlikes.operators.incremental import IncrementalListing
+from airflow_provider_xlikes.operators.listing_cost import BudgetStop, ListingBudget
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.version_compat import airflow_conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-from airflow_provider_xlikes.operators.listing_cost import ListingBudget, _BudgetStop
 
 #: bytes of JSON a listing may put into XCom by default (``xcom_max_bytes``); above it, use ``output_path``
 XCOM_MAX_BYTES = 1024 * 1024
@@ -101,7 +95,7 @@ class XComCollection(ListingBudget):
                 pages_read += 1
                 self._log_page(source_id, page, collected)
                 self._check_xcom_room(source_id, page, collected, size, limit)
-        except _BudgetStop as stop:
+        except BudgetStop as stop:
             partial = stop.partial
         except XRateLimitWait as wait:
             self._log_last_page(source_id)

@@ -5,29 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_xlikes.endpoints import (
-    DAY_SECONDS,
-    LIKE,
-    UNLIKE,
-    Endpoint,
-)
-from airflow_provider_xlikes.exceptions import (
-    XLikeNotAppliedError,
-    XRateLimitWait,
-    XValidationError,
-)
-from airflow_provider_xlikes.validation import (
-    validate_id,
-)
+from airflow_provider_xlikes.endpoints import DAY_SECONDS, LIKE, UNLIKE, Endpoint
+from airflow_provider_xlikes.exceptions import XLikeNotAppliedError, XRateLimitWait, XValidationError
+from airflow_provider_xlikes.operators.base import BaseXOperator
+from airflow_provider_xlikes.task_support import is_concrete
+from airflow_provider_xlikes.validation import validate_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-from airflow_provider_xlikes.operators.base import BaseXOperator
-from airflow_provider_xlikes.task_support import (
-    is_concrete,
-)
 
 #: likes (or unlikes) per user per 24 hours (X's limit); one task never sends more
 LIKES_PER_24_HOURS = next(rule.requests for rule in LIKE.limits if rule.seconds == DAY_SECONDS)
