@@ -17,10 +17,15 @@ if TYPE_CHECKING:
 
 
 class BaseXListingOperator(StorageCollection, XComCollection):
-    """What the listing operators share; a subclass names its ``endpoint`` and holds its arguments.
+    """What the listing operators share; a subclass names its ``endpoint`` (a listing of the
+    endpoint table, :mod:`airflow_provider_xlikes.endpoints`), and that is all it needs::
+
+        class XBookmarksOperator(BaseXListingOperator):
+            endpoint = BOOKMARKS
 
     The id argument and the field and expansion lists are those of the endpoint table
-    (``endpoint.id_argument``, ``endpoint.lists``), all templated.
+    (``endpoint.id_argument``, ``endpoint.lists``), all templated, mappable with ``.expand()``; a
+    subclass may still write them out in its own ``__init__`` (to document them).
 
     :param max_results: page size, within the endpoint's bounds (default 100).
     :param max_records: stop after this many records (never costs an extra request).

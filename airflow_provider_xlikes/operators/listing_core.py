@@ -3,6 +3,7 @@ for and the records they make of them, progress lines, and the incremental head'
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -37,6 +38,27 @@ if TYPE_CHECKING:
 Names = str | Sequence[str] | None
 
 
+def _init_taking(cls: type[ListingCore], endpoint: Endpoint) -> Any:
+    """An ``__init__`` for a subclass that only names its endpoint: its signature takes the
+    endpoint's id (required) and lists (keywords), so Airflow checks them, ``.partial()`` and
+    ``.expand()`` included, as if the subclass had written them out."""
+
+    def __init__(self: ListingCore, **kwargs: Any) -> None:
+        super(cls, self).__init__(**kwargs)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    assert endpoint.id_argument is not None
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter(endpoint.id_argument, keyword),
+            *(inspect.Parameter(name, keyword, default=None) for name in endpoint.list_arguments),
+            inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+        ]
+    )
+    return __init__
+
+
 class ListingCore(BaseXOperator):
     """The arguments and records of a listing (its parameters: see
     :class:`~airflow_provider_xlikes.operators.listing.BaseXListingOperator`)."""
@@ -49,6 +71,8 @@ class ListingCore(BaseXOperator):
         if endpoint is not None:
             assert endpoint.id_argument is not None
             cls.template_fields = ("x_conn_id", endpoint.id_argument, *endpoint.list_arguments, "output_path")
+            if "__init__" not in cls.__dict__:
+                cls.__init__ = _init_taking(cls, endpoint)  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -70,6 +94,11 @@ class ListingCore(BaseXOperator):
         on_budget_exhausted: Literal["fail", "commit"] = "fail",
         **kwargs: Any,
     ) -> None:
+        # the endpoint's id and list arguments, where the subclass does not take them itself (a
+        # subclass that only names its endpoint: see BaseXListingOperator)
+        for argument in (self.endpoint.id_argument, *self.endpoint.list_arguments):
+            if argument is not None and argument not in self.__dict__:
+                setattr(self, argument, kwargs.pop(argument, None))
         super().__init__(outlets=outlets_with_output(kwargs.pop("outlets", None), output_path), **kwargs)
         self.max_results = max_results
         self.max_records = max_records

@@ -48,11 +48,12 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
 from airflow_provider_xlikes import state
+from airflow_provider_xlikes.endpoints import Endpoint
 from airflow_provider_xlikes.exceptions import XBudgetExhaustedError, XRateLimitWait, XValidationError
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, Head, ScanResult, head_key
@@ -67,6 +68,7 @@ from airflow_provider_xlikes.output import (
     utcnow_iso,
 )
 from airflow_provider_xlikes.pages import Page, Record
+from airflow_provider_xlikes.polling import LikesPoller, LikesTarget, WatchState, validate_condition
 from airflow_provider_xlikes.pricing import format_usd
 from airflow_provider_xlikes.rate_limits import DeferringWaiter
 from airflow_provider_xlikes.task_support import (
@@ -78,14 +80,7 @@ from airflow_provider_xlikes.task_support import (
     resolve_deferrable,
     validate_budget,
 )
-from airflow_provider_xlikes.triggers.new_likes import (
-    LikesPoller,
-    LikesTarget,
-    WatchState,
-    XLikesSensorTrigger,
-    XLikesTriggerError,
-    validate_condition,
-)
+from airflow_provider_xlikes.triggers.new_likes import XLikesSensorTrigger, XLikesTriggerError
 from airflow_provider_xlikes.validation import validate_max_results, validate_names, validate_positive
 from airflow_provider_xlikes.version_compat import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
@@ -133,7 +128,13 @@ class XLikesSensor(BaseSensorOperator):
     ``poke_interval``, ``timeout``, ``mode`` (``poke`` / ``reschedule``), ``soft_fail``,
     ``exponential_backoff`` and ``max_wait`` are those of ``BaseSensorOperator``, honoured in every
     mode (deferrable: by the trigger).
+
+    Another listing of the endpoint table is watched by a subclass naming it (``endpoint =
+    BOOKMARKS``, taking the id argument that listing declares).
     """
+
+    #: the listing watched; ``None``: ``liking_users`` for a ``tweet_id``, ``liked_tweets`` for a ``user_id``
+    endpoint: ClassVar[Endpoint | None] = None
 
     template_fields: Sequence[str] = (
         "x_conn_id",
@@ -201,7 +202,7 @@ class XLikesSensor(BaseSensorOperator):
     def _validate(self, *, rendered: bool) -> LikesTarget | None:
         """Check every argument (before rendering, templated ones are skipped); the target once known."""
         ids_known = rendered or (is_concrete(self.tweet_id) and is_concrete(self.user_id))
-        target = LikesTarget.of(self.tweet_id, self.user_id) if ids_known else None
+        target = LikesTarget.of(self.tweet_id, self.user_id, self.endpoint) if ids_known else None
         if target is not None and (rendered or is_concrete(self.user_ids)):
             validate_condition(target, self.min_count, self.user_ids)
         else:
@@ -493,7 +494,7 @@ class XLikesSensor(BaseSensorOperator):
         trigger = XLikesSensorTrigger(
             state=state.to_json() if state is not None else None,  # None: a spent window came first
             baseline=baseline.to_json() if baseline is not None else None,
-            **poller.target.kwargs,
+            **poller.target.spec,
             x_conn_id=self.x_conn_id,
             min_count=poller.min_count,
             user_ids=list(poller.user_ids) or None,
