@@ -41,6 +41,9 @@ provided that (a) at least one head record is still listed in L1 and (b) the new
 L1 behind the boundary is yielded. Not detectable without timestamps, and therefore not new:
 a like removed again before L1 was read; and a re-like by a user (of a post) among the head
 that leaves the head's order unchanged (e.g. the newest liker unliking and liking again).
+
+Over 400 lines because the head, the scan and the stores that keep a head are one protocol
+(what is new since a head); the listing operators' use of it is :mod:`.incremental_listing`.
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
     from airflow_provider_xlikes.hooks.budget import BudgetStore
+    from airflow_provider_xlikes.hooks.settings import XConnectionSettings
     from airflow_provider_xlikes.hooks.token_store import TokenStore
-    from airflow_provider_xlikes.hooks.x import XConnectionSettings
     from airflow_provider_xlikes.incremental import HeadStore
 
 __all__ = [

@@ -28,7 +28,8 @@ import tenacity
 
 from airflow_provider_xlikes.endpoints import APP_TOKEN_PATH, OAUTH2_TOKEN_PATH
 from airflow_provider_xlikes.exceptions import XTokenRefreshError
-from airflow_provider_xlikes.hooks.client import TRANSPORT_ERRORS, XAuth, exponential_jitter, unreachable
+from airflow_provider_xlikes.hooks.client import XAuth, exponential_jitter
+from airflow_provider_xlikes.hooks.errors import TRANSPORT_ERRORS, unreachable
 from airflow_provider_xlikes.hooks.token_store import OAuth2Tokens, TokenStore
 
 log = logging.getLogger("airflow_provider_xlikes.auth")

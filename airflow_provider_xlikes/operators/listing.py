@@ -46,7 +46,7 @@ class BaseXListingOperator(StorageCollection, XComCollection):
     :param incremental: collect only what is new since the last successful run of this listing
         (same endpoint, id and authorization): paging stops at the newest record that run
         collected; the first run is a full backfill. The output (XCom, or the manifest's
-        ``incremental`` key) says where it stopped. See :mod:`airflow_provider_xlikes.operators.incremental`.
+        ``incremental`` key) says where it stopped. See :mod:`airflow_provider_xlikes.incremental_listing`.
     :param incremental_max_pages: with ``incremental``, read at most this many pages looking for the
         last run's newest records (``None``, default: until found or the listing ends, so that no
         new like is ever missed; when none of them is listed any more, every record is taken as new

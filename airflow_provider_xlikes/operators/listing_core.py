@@ -11,8 +11,8 @@ from airflow.sdk import Asset, ObjectStoragePath
 
 from airflow_provider_xlikes.endpoints import WINDOW_SECONDS, Endpoint, join_fields
 from airflow_provider_xlikes.exceptions import XValidationError
+from airflow_provider_xlikes.incremental_listing import IncrementalListing
 from airflow_provider_xlikes.operators.base import BaseXOperator
-from airflow_provider_xlikes.operators.incremental import IncrementalListing
 from airflow_provider_xlikes.output import (
     DEFAULT_OUTPUT_FORMAT,
     DEFAULT_PART_RECORDS,

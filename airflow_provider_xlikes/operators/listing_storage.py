@@ -13,7 +13,7 @@ from airflow.sdk import Asset, ObjectStoragePath
 
 from airflow_provider_xlikes import state
 from airflow_provider_xlikes.exceptions import OutputError, XRateLimitWait, XValidationError
-from airflow_provider_xlikes.operators.incremental import IncrementalListing
+from airflow_provider_xlikes.incremental_listing import IncrementalListing
 from airflow_provider_xlikes.operators.listing_cost import BudgetStop, ListingBudget
 from airflow_provider_xlikes.output import OutputWriter, RunKey, asset_uri, utcnow_iso
 from airflow_provider_xlikes.pages import Page

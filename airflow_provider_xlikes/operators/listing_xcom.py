@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from airflow_provider_xlikes.exceptions import XComTooLargeError, XRateLimitWait, XValidationError
-from airflow_provider_xlikes.operators.incremental import IncrementalListing
+from airflow_provider_xlikes.incremental_listing import IncrementalListing
 from airflow_provider_xlikes.operators.listing_cost import BudgetStop, ListingBudget
 from airflow_provider_xlikes.pages import Page
 from airflow_provider_xlikes.version_compat import airflow_conf

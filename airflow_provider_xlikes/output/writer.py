@@ -24,6 +24,9 @@ Parts are cut at page boundaries only (once ``part_records`` records are reached
 (:meth:`OutputWriter.checkpoint`) taken after a part is closed pairs the durable parts with the
 cursor of the next page: a run resumed with :meth:`OutputWriter.open` continues from that cursor and
 never duplicates a record.
+
+Over 400 lines because the protocol's steps (stage, checkpoint, trim on resume, commit, clean up)
+must be read together to see that each can be repeated after a crash.
 """
 
 from __future__ import annotations

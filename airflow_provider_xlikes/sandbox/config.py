@@ -1,4 +1,8 @@
-"""Configuration of the X API sandbox: world, credentials, quirks, faults and the command line."""
+"""Configuration of the X API sandbox: world, credentials, quirks, faults and the command line.
+
+Over 400 lines because every switch of the sandbox (world, credentials, quirks, faults) is
+declared and validated once, here, for the command line, the admin API and the pytest fixture.
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,9 @@ the real API is not pinned down:
   ``GET /2/usage/tweets`` reports the count (the cycle starts with the sandbox or its reset).
 * Rate-limit buckets are per principal by default (the app for app-only auth, the user for user
   context, so refreshing a token does not reset them); ``rate_limit_key="token"`` keys them by token.
+
+Over 400 lines because :class:`Api` answers every endpoint of one sandbox state, sharing the
+request checks, the paging and the rendering set-up.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Rendering of users, posts, media, polls and places with field selection, naming and includes."""
+"""Rendering of users, posts, media, polls and places with field selection, naming and includes.
+
+Over 400 lines because each object kind's renderer (user, post, media, poll, place) and the
+includes refer to each other's fields and expansions.
+"""
 
 from __future__ import annotations
 

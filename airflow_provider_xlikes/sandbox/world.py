@@ -20,6 +20,9 @@ and my liked posts list me among their likers). For two derived users/ordinary p
 are derived independently (the real API does not promise agreement either: protected accounts,
 deleted posts); the admin ground truth reports exactly what each listing serves. A like added or
 removed after start (by the API or the admin API) changes both listings of the pair.
+
+Over 400 lines because every kind (users, posts, likes) is derived from one seed by the same
+hashing and index maps, and the likes overlay must see the user and post tables.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from airflow_provider_xlikes.exceptions import XBadRequestError, XForbiddenError, XNotFoundError, XRateLimitError
-from airflow_provider_xlikes.hooks.client import error_from_response
+from airflow_provider_xlikes.hooks.errors import error_from_response
 
 
 def _response(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
