@@ -6,6 +6,7 @@ hook's side is in ``hooks/test_endpoint_table.py``)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,22 @@ from airflow_provider_xlikes.output import find_manifests, iter_records, read_ma
 
 __all__ = ["sandbox_with_bookmarks"]  # the fixture
 
-DAG = """
+
+def _documented_subclasses() -> str:
+    """The two subclasses as docs/development.md shows them ("Adding a listing endpoint")."""
+    text = (Path(__file__).parents[2] / "docs" / "development.md").read_text(encoding="utf-8")
+    match = re.search(r"```python\n(class XBookmarksOperator.*?)```", text, re.S)
+    assert match is not None, "docs/development.md no longer shows the subclasses"
+    return match.group(1)
+
+
+DAG = f"""
 import pendulum
 from airflow.sdk import DAG
 from airflow_provider_xlikes import BaseXListingOperator, XLikesSensor
 from hooks.test_endpoint_table import BOOKMARKS
 
-
-class XBookmarksOperator(BaseXListingOperator):
-    endpoint = BOOKMARKS
-
-
-class XNewBookmarksSensor(XLikesSensor):
-    endpoint = BOOKMARKS
-
+{_documented_subclasses()}
 
 with DAG("DAG_ID", schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False) as dag:
     BODY
