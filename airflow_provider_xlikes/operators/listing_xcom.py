@@ -134,6 +134,7 @@ class XComCollection(ListingBudget):
             len(records),
             " (partial: max_cost_usd)" if partial else "",
         )
+        cost = self.cost_summary()
         context["ti"].xcom_push(
             key=META_XCOM_KEY,
             value={
@@ -141,7 +142,7 @@ class XComCollection(ListingBudget):
                 "partial": partial,
                 "record_count": len(records),
                 "broken_unicode": broken_unicode,
-                **self.cost_summary(),
+                **cost,
             },
         )
         self.run_outcome = {  # what OpenLineage reports of the run (the keys of a manifest)
@@ -151,7 +152,7 @@ class XComCollection(ListingBudget):
             "errors": len(errors),
             "complete": partial is None,
             "partial": partial,
-            "cost": self.cost_summary(),
+            "cost": cost,
             "incremental": None if scan is None else scan.summary(),
         }
         if scan is not None:

@@ -44,6 +44,7 @@ the manifest's ``cost``) says what the wait cost.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -53,7 +54,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 from airflow.sdk import BaseSensorOperator, ObjectStoragePath, PokeReturnValue
 
 from airflow_provider_xlikes.endpoints import Endpoint
-from airflow_provider_xlikes.exceptions import XBudgetExhaustedError, XRateLimitWait, XValidationError
+from airflow_provider_xlikes.exceptions import XBudgetExhaustedError, XError, XRateLimitWait, XValidationError
 from airflow_provider_xlikes.get_provider_info import DEFAULT_CONN_ID
 from airflow_provider_xlikes.incremental import DEFAULT_MAX_PAGES, ScanResult
 from airflow_provider_xlikes.lineage import pages_outcome
@@ -325,8 +326,11 @@ class XLikesSensor(SensorWaitState, BaseSensorOperator):
     def cost_summary(self, target: LikesTarget | None = None) -> dict[str, Any]:
         """What the wait's polls returned by kind and their estimated cost, with its assumptions
         (as the listing operators report it: :meth:`~airflow_provider_xlikes.pricing.CostMeter.summary`);
-        without ``target`` (a failed run's lineage) its reads are priced as not owned."""
-        owned = target is not None and self.hook.is_owned(target.endpoint, target.source_id)
+        without ``target`` (a failed run's lineage), the sensor's own when its ids are known."""
+        owned = False
+        with contextlib.suppress(XError):  # ids not rendered or invalid, an unusable connection: not owned
+            target = target or self._validate(rendered=True)
+            owned = target is not None and self.hook.is_owned(target.endpoint, target.source_id)
         return self.hook.costs.summary(max_cost_usd=self.max_cost_usd, owned_reads=owned)
 
     def _budget_exhausted(self, detail: str) -> NoReturn:
