@@ -248,22 +248,36 @@ class AirflowCluster:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.api("GET", path, params={"map_index": map_index, "deserialize": True, "stringify": False})["value"]
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> list[dict[str, Any]]:
+    def task_log(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1
+    ) -> list[dict[str, Any]]:
         """The structured log events of one try of a task instance (every deferral's resume included)."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-        content = self.api("GET", path, params={"full_content": True})["content"]
+        content = self.api("GET", path, params={"full_content": True, "map_index": map_index})["content"]
         return [event for event in content if isinstance(event, dict) and event.get("timestamp")]
+
+    def diagnosis(self, dag_id: str, run_id: str) -> str:
+        """What a failed assertion on a run should show: every try of each task instance that did
+        not succeed (state and log), then the tail of every process's output."""
+        parts = []
+        try:
+            for (task_id, map_index), state in sorted(self.task_states(dag_id, run_id).items()):
+                if state not in ("success", "skipped"):
+                    parts.append(self.task_history(dag_id, run_id, task_id, map_index))
+        except requests.RequestException as exc:
+            parts.append(f"(task instances of {run_id} not readable: {exc})")
+        return "\n".join([*parts, self.logs()])
 
     def task_history(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
         """Every try of a task instance, its state and its log's events (to explain a failed
         assertion: which try did what)."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-        ti = self.api("GET", path, params={"map_index": map_index})
+        ti = self.api("GET", path if map_index < 0 else f"{path}/{map_index}")
         lines = [f"{task_id}: state {ti['state']}, try {ti['try_number']}"]
         for try_number in range(1, int(ti["try_number"]) + 1):
             lines.append(f"----- try {try_number}")
             try:
-                events = self.task_log(dag_id, run_id, task_id, try_number)
+                events = self.task_log(dag_id, run_id, task_id, try_number, map_index)
             except requests.RequestException as exc:
                 lines.append(f"(no log: {exc})")
                 continue

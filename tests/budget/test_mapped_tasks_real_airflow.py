@@ -35,7 +35,7 @@ def test_mapped_tasks_on_one_token_take_at_most_one_429_per_window(x_sandbox_fac
     cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
     with WindowMeter(sandbox) as meter:
         run = cluster.run_dag(DAG_ID, DAG_SOURCE, timeout=240)
-    assert run.state == "success", cluster.logs()
+    assert run.state == "success", cluster.diagnosis(DAG_ID, run.run_id)
     run_id, elapsed = run.run_id, run.seconds
     for index, post in enumerate(POSTS):
         records = cluster.xcom(DAG_ID, run_id, "likers", map_index=index)

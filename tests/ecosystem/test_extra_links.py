@@ -32,7 +32,7 @@ def test_links_of_mapped_and_templated_task_instances(
     cluster = airflow_cluster_factory(env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("oauth2_user")})
     source = SOURCE.replace("DAG_ID", DAG_ID).replace("USER_ID", sandbox.user_id).replace("POSTS", json.dumps(posts))
     run = cluster.run_dag(DAG_ID, source, timeout=180)
-    assert run.state == "success", cluster.logs()
+    assert run.state == "success", cluster.diagnosis(DAG_ID, run.run_id)
 
     def links(task_id: str, map_index: int = -1) -> dict[str, Any]:
         path = f"/dags/{DAG_ID}/dagRuns/{run.run_id}/taskInstances/{task_id}/links"

@@ -53,7 +53,7 @@ def test_deferrable_listings_cross_windows_on_the_real_triggerer(
     cluster = airflow_cluster_factory(parallelism=4, env={"AIRFLOW_CONN_X_DEFAULT": sandbox.conn_json("bearer")})
     with WindowMeter(sandbox) as meter:
         run = cluster.run_dag(DAG_ID, _dag_source((tmp_path / "likers").as_uri()), timeout=180)
-    assert run.state == "success", cluster.logs()
+    assert run.state == "success", cluster.diagnosis(DAG_ID, run.run_id)
     run_id, elapsed = run.run_id, run.seconds
     truth = {post: sandbox.admin.likers(post, limit=LIKERS) for post in (XCOM_POST, FILES_POST)}
     assert [u["id"] for u in cluster.xcom(DAG_ID, run_id, "to_xcom")] == truth[XCOM_POST]

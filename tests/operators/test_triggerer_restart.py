@@ -90,7 +90,7 @@ with DAG("{DAG_ID}", schedule=None, start_date=pendulum.datetime(2026, 1, 1), ca
     assert found == []
     # the search can find what the deployment wrote: the post id is in the task logs and the database
     assert [p.name for p in files if POST.encode() in p.read_bytes()], "the searched files hold no trace of the run"
-    assert state == "success", cluster.logs()
+    assert state == "success", cluster.diagnosis(DAG_ID, run_id)
     assert before < pages  # killed while pages were left
     assert before + after == pages  # each page once: nothing re-sent after the restart
     assert ids == truth

@@ -51,9 +51,13 @@ def test_the_budget_holds_across_the_triggerer_and_reschedules(
     )
     cluster.write_dag("x_sensor_budget", DAG)
     run_id = cluster.trigger("x_sensor_budget")
-    assert cluster.wait_for_run("x_sensor_budget", run_id, timeout=240) == "failed", cluster.logs()
+    assert cluster.wait_for_run("x_sensor_budget", run_id, timeout=240) == "failed", cluster.diagnosis(
+        "x_sensor_budget", run_id
+    )
     states = cluster.task_states("x_sensor_budget", run_id)
-    assert states == {("deferred", -1): "failed", ("rescheduled", -1): "skipped"}, cluster.logs()
+    assert states == {("deferred", -1): "failed", ("rescheduled", -1): "skipped"}, cluster.diagnosis(
+        "x_sensor_budget", run_id
+    )
 
     # deferred: the worker's baseline ($0.10), then the triggerer's polls to $0.50; $0.60 was not risked
     assert deferred.admin.total_requests("liking_users") == 5

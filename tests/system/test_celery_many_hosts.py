@@ -65,7 +65,7 @@ def test_worker_hosts_have_their_own_directories_and_host_names() -> None:
     with namespaces, the worker's host name, and nothing of the other host's temp directory."""
     with CeleryCluster(workers=2, concurrency=1) as cluster:
         run = cluster.run_dag("xlikes_hosts", HOSTS_DAG.replace("WORKERS", repr(cluster.workers)), timeout=180)
-        assert run.state == "success", cluster.logs()
+        assert run.state == "success", cluster.diagnosis("xlikes_hosts", run.run_id)
         tis = cluster.task_instances("xlikes_hosts", run.run_id)
         seen = [(ti["hostname"], cluster.xcom("xlikes_hosts", run.run_id, "where", ti["map_index"])) for ti in tis]
         # (read before the cluster stops: its home goes with it)

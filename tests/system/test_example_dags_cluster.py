@@ -41,7 +41,9 @@ def test_new_likes_start_the_asset_scheduled_example_on_a_real_triggerer(
 
     added = sandbox.admin.add_likes(QUICKSTART_POST, 3)
     (run,) = _wait("the Asset's DAG run", lambda: cluster.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"], cluster)
-    assert cluster.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120) == "success", cluster.logs()
+    assert cluster.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120) == "success", cluster.diagnosis(
+        DAG_ID, run["dag_run_id"]
+    )
     assert cluster.xcom(DAG_ID, run["dag_run_id"], "what_arrived") == 3
     manifest = cluster.xcom(DAG_ID, run["dag_run_id"], "collect_new_likers")
     ids = [record["id"] for record in iter_records(manifest)]

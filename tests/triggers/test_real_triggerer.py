@@ -66,7 +66,9 @@ def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
     # its exit after the trigger fired and the task was queued again ("state changed externally")
     time.sleep(max(deferred_at + 10 - time.monotonic(), 0.0))
     added = sandbox.admin.add_likes(POST, 3)
-    assert cluster.wait_for_run("x_wait_for_likes", run_id, timeout=90) == "success", cluster.logs()
+    assert cluster.wait_for_run("x_wait_for_likes", run_id, timeout=90) == "success", cluster.diagnosis(
+        "x_wait_for_likes", run_id
+    )
     assert [user["id"] for user in cluster.xcom("x_wait_for_likes", run_id, "new_likers")] == added
     assert cluster.xcom("x_wait_for_likes", run_id, "greet") == [
         f"thanks @{user['username']}" for user in cluster.xcom("x_wait_for_likes", run_id, "new_likers")
@@ -74,7 +76,9 @@ def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
 
     runs = _wait("the Asset's DAG run", lambda: cluster.api("GET", "/dags/x_on_new_likes/dagRuns")["dag_runs"], cluster)
     (run,) = runs
-    assert cluster.wait_for_run("x_on_new_likes", run["dag_run_id"], timeout=60) == "success", cluster.logs()
+    assert cluster.wait_for_run("x_on_new_likes", run["dag_run_id"], timeout=60) == "success", cluster.diagnosis(
+        "x_on_new_likes", run["dag_run_id"]
+    )
     (payload,) = cluster.xcom("x_on_new_likes", run["dag_run_id"], "what_arrived")
     assert payload == {"status": "new_likes", "tweet_id": POST, "count": 3, "newest_ids": added, "stop": "head"}
     assert sandbox.admin.request_counts()["by_status"].get("429", 0) == 0
