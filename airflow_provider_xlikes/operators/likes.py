@@ -31,7 +31,6 @@ from airflow_provider_xlikes.endpoints import LIKED_TWEETS, LIKING_USERS
 from airflow_provider_xlikes.links import XPostLink, XUserLink
 from airflow_provider_xlikes.operators.base import BaseXOperator
 from airflow_provider_xlikes.operators.listing import BaseXListingOperator
-from airflow_provider_xlikes.operators.listing_core import Names
 from airflow_provider_xlikes.operators.listing_storage import ACTIVE_STATES, CHECKPOINT_KEY
 from airflow_provider_xlikes.operators.listing_xcom import (
     DEFERRED_XCOM_PREFIX,
@@ -56,6 +55,7 @@ from airflow_provider_xlikes.task_support import (
     resolve_deferrable,
     validate_budget,
 )
+from airflow_provider_xlikes.validation import Names
 
 
 class XLikingUsersOperator(BaseXListingOperator):

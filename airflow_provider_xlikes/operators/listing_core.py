@@ -4,7 +4,7 @@ for and the records they make of them, progress lines, and the incremental head'
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.sdk import Asset, ObjectStoragePath
@@ -34,8 +34,6 @@ from airflow_provider_xlikes.validation import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-Names = str | Sequence[str] | None
 
 
 def _init_taking(cls: type[ListingCore], endpoint: Endpoint) -> Any:

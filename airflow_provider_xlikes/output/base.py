@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar, Literal
 
 from airflow_provider_xlikes.exceptions import XValidationError
+from airflow_provider_xlikes.pages import Record
 
 Compression = Literal["gzip"] | None
 COMPRESSIONS: tuple[Compression, ...] = (None, "gzip")
@@ -21,7 +22,6 @@ COMPRESSION_LEVELS = range(1, 10)
 #: listings' records (docs/benchmarks.md#compression-levels): level 1 spends 2.6 times less CPU
 #: on compression than gzip's usual 6, for files about 21 % larger
 DEFAULT_COMPRESSION_LEVEL = 1
-Record = Mapping[str, Any]
 
 
 def validate_compression(compression: object, compression_level: object = None) -> None:

@@ -9,7 +9,8 @@ from typing import IO, Any, cast
 
 import msgspec
 
-from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record, with_fields
+from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, with_fields
+from airflow_provider_xlikes.pages import Record
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()

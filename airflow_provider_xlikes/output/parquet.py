@@ -35,7 +35,8 @@ from typing import IO, Any
 import msgspec
 
 from airflow_provider_xlikes.exceptions import MissingExtraError
-from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record, with_fields
+from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, with_fields
+from airflow_provider_xlikes.pages import Record
 
 JSON_COLUMNS_KEY = b"airflow-provider-xlikes.json_columns"
 PARQUET_CODECS: dict[Compression, str] = {None: "snappy", "gzip": "gzip"}

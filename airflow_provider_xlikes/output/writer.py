@@ -41,7 +41,7 @@ import msgspec
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_xlikes.exceptions import OutputError, XValidationError
-from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder, Record
+from airflow_provider_xlikes.output.base import Compression, OutputFormat, PartEncoder
 from airflow_provider_xlikes.output.formats import DEFAULT_OUTPUT_FORMAT, get_format, sidecar_format
 from airflow_provider_xlikes.output.layout import (
     MANIFEST_FORMAT,
@@ -55,6 +55,7 @@ from airflow_provider_xlikes.output.layout import (
     list_files,
     utcnow_iso,
 )
+from airflow_provider_xlikes.pages import Record
 
 #: records per part file (50 full pages of 100). Parts are cut at page boundaries, so a part may hold
 #: up to one page more. ~1 KB a user or post with all fields: about 5 MB a part before compression.
