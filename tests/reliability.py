@@ -70,3 +70,12 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value).replace("|", "\\|")
+
+
+def check_canary(record: Callable[..., None], case: str, secrets: Iterable[str], shown: str) -> None:
+    """Record a ``canary`` row for ``case`` and fail if any of ``secrets`` is in ``shown``; the
+    failure counts them, never prints them."""
+    searched = [secret for secret in secrets if secret]
+    found = sum(secret in shown for secret in searched)
+    record("canary", case, secrets=len(searched), found=found)
+    assert found == 0, f"{found} of {len(searched)} secrets found in: {case}"

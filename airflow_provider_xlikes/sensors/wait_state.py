@@ -26,6 +26,8 @@ class SensorWaitState:
     when the wait succeeds and its head becomes the next run's baseline."""
 
     _wait: WatchState | None
+    #: the value last read from or written to the store: an unchanged state is not written again
+    _stored: Any = None
 
     def _key(self, context: Context, target: LikesTarget) -> str:
         ti = context["ti"]
@@ -50,11 +52,11 @@ class SensorWaitState:
         (saved before the baseline's request: :meth:`_save_ahead`)."""
         if self._wait is not None:
             return self._wait, self._wait.cost
-        value = self._wait_state(context, target).get(WAIT_STATE_KEY)
+        value = self._stored = self._wait_state(context, target).get(WAIT_STATE_KEY)
         if isinstance(value, dict) and "baseline" not in value:
             return None, value.get("cost")
-        state = WatchState.from_json(value) if value is not None else None
-        return state, state.cost if state is not None else None
+        self._wait = WatchState.from_json(value) if value is not None else None
+        return self._wait, self._wait.cost if self._wait is not None else None
 
     def _save_ahead(self, context: Context, target: LikesTarget, poller: LikesPoller) -> None:
         """Before a request of a wait with ``max_cost_usd``: its cost with the request's worst case
@@ -63,12 +65,14 @@ class SensorWaitState:
         cost = poller.hook.costs.to_json()
         value = poller.with_costs(self._wait).to_json() if self._wait is not None else {"cost": cost}
         self._wait_state(context, target).set(WAIT_STATE_KEY, value)
+        self._stored = value
 
     def _save_wait(self, context: Context, target: LikesTarget, wait: WatchState) -> None:
-        if wait == self._wait:
-            return
         self._wait = wait
-        self._wait_state(context, target).set(WAIT_STATE_KEY, wait.to_json())
+        value = wait.to_json()
+        if value != self._stored:
+            self._wait_state(context, target).set(WAIT_STATE_KEY, value)
+            self._stored = value
 
     def _succeeded(self, context: Context, target: LikesTarget, head: Head) -> None:
         """The run's head becomes the baseline of the next run; the run's wait state goes."""

@@ -6,6 +6,7 @@ Each case is checked at a real server that records every request it receives.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +17,24 @@ from airflow_provider_xlikes.exceptions import XConfigError, XPermanentError, XV
 from airflow_provider_xlikes.version_compat import AIRFLOW_V_3_2_PLUS
 
 EMPTY = json.dumps({"meta": {"result_count": 0}}).encode()
+
+
+def _refused_before_any_request(
+    server: Any, parameter: str, where: str, call: Callable[[], Any], record: Callable[..., None]
+) -> XValidationError:
+    """``call()`` raises an ``XValidationError`` naming ``parameter``; the row says whether any
+    request was sent (the caller asserts none was)."""
+    with pytest.raises(XValidationError) as info:
+        call()
+    record(
+        "bad_input",
+        f"{where}: {parameter}={info.value.value!r}",
+        error=type(info.value).__name__,
+        names_the_parameter=info.value.parameter == parameter,
+        requests_sent=len(server.queries),
+    )
+    assert info.value.parameter == parameter
+    return info.value
 
 
 @pytest.mark.parametrize(
@@ -38,17 +57,8 @@ EMPTY = json.dumps({"meta": {"result_count": 0}}).encode()
 @pytest.mark.reliability
 def test_bad_arguments_send_nothing(hostile, call, parameter, record_reliability) -> None:
     server, hook = hostile(EMPTY)
-    with pytest.raises(XValidationError) as info:
-        call(hook)
-    record_reliability(
-        "bad_input",
-        f"hook: {parameter}={info.value.value!r}",
-        error=type(info.value).__name__,
-        names_the_parameter=info.value.parameter == parameter,
-        requests_sent=len(server.queries),
-    )
-    assert info.value.parameter == parameter
-    assert parameter in str(info.value) and "Allowed" in str(info.value)
+    error = _refused_before_any_request(server, parameter, "hook", lambda: call(hook), record_reliability)
+    assert parameter in str(error) and "Allowed" in str(error)
     assert server.queries == []
 
 
@@ -72,16 +82,9 @@ def test_bad_arguments_send_nothing(hostile, call, parameter, record_reliability
 @pytest.mark.reliability
 def test_bad_connection_extras_send_nothing(hostile, extra, parameter, record_reliability) -> None:
     server, hook = hostile(EMPTY, **extra)
-    with pytest.raises(XValidationError) as info:
-        hook.get_liking_users("20")
-    record_reliability(
-        "bad_input",
-        f"connection: {parameter}={next(iter(extra.values()))!r}",
-        error=type(info.value).__name__,
-        names_the_parameter=info.value.parameter == parameter,
-        requests_sent=len(server.queries),
+    _refused_before_any_request(
+        server, parameter, "connection", lambda: hook.get_liking_users("20"), record_reliability
     )
-    assert info.value.parameter == parameter
     assert server.queries == []
 
 

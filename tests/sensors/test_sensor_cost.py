@@ -153,16 +153,22 @@ def _spent_state(post: Any, conn: Any, usd: float, requests: int) -> dict[str, A
     return {"baseline": head, "head": head, "found": [], "cost": meter.to_json()}
 
 
-def test_the_trigger_goes_on_counting_from_the_state_and_stops_before_crossing(conn: Any) -> None:
+def _trigger_after_the_baseline(conn: Any, poke_interval: float) -> XLikesSensorTrigger:
+    """The trigger of a wait on a post of 333 likers whose sensor took the baseline ($0.10 spent),
+    with ``max_cost_usd=0.35``."""
     post = featured(conn, 333)
-    trigger = XLikesSensorTrigger(
-        state=_spent_state(post, conn, PAGE_USD, 1),  # the sensor's baseline
+    return XLikesSensorTrigger(
+        state=_spent_state(post, conn, PAGE_USD, 1),
         tweet_id=post,
-        poke_interval=0.1,
+        poke_interval=poke_interval,
         deadline=time.time() + 60,
         max_results=10,
         max_cost_usd=0.35,
     )
+
+
+def test_the_trigger_goes_on_counting_from_the_state_and_stops_before_crossing(conn: Any) -> None:
+    trigger = _trigger_after_the_baseline(conn, poke_interval=0.1)
 
     async def first_event() -> Any:
         async for event in trigger.run():
@@ -177,15 +183,7 @@ def test_the_trigger_goes_on_counting_from_the_state_and_stops_before_crossing(c
 
 
 def test_a_trigger_rebuilt_from_its_serialized_form_keeps_what_was_spent(conn: Any) -> None:
-    post = featured(conn, 333)
-    first = XLikesSensorTrigger(
-        state=_spent_state(post, conn, PAGE_USD, 1),
-        tweet_id=post,
-        poke_interval=0.5,
-        deadline=time.time() + 60,
-        max_results=10,
-        max_cost_usd=0.35,
-    )
+    first = _trigger_after_the_baseline(conn, poke_interval=0.5)
 
     async def until_one_poll() -> None:
         runner = asyncio.ensure_future(anext(first.run()))
@@ -225,6 +223,10 @@ class TryFailedUnderIt(XLikesSensor):
 
     lost = False
 
+    def poke(self, context):
+        self._wait = None  # each rescheduled poke is a new process: it knows only what was saved
+        return super().poke(context)
+
     def _save_wait(self, context, target, wait):
         if not TryFailedUnderIt.lost and wait.cost and wait.cost["requests"] == 2:
             TryFailedUnderIt.lost = True
@@ -250,3 +252,14 @@ def test_a_try_lost_after_its_request_still_counts_it(conn: Any, sensor_dag: Any
     # the baseline, the poll whose try was lost ($0.20 with it), one more poll ($0.30); not a fourth
     assert conn.admin.total_requests("liking_users") == 3
     assert served_cost(conn)[2] == pytest.approx(3 * PAGE_USD)
+
+
+def test_a_try_lost_after_its_request_keeps_the_baseline(conn: Any, sensor_dag: Any, when_polled: Any) -> None:
+    """What is saved before a request keeps the wait's baseline: likes that came after it are still
+    new to the try after a lost one (not taken into a new baseline)."""
+    post = featured(conn, 333)
+    added: list[str] = []
+    when_polled("liking_users", 1, lambda: added.extend(conn.admin.add_likes(post, 3)))
+    result = sensor_dag(LOST_SAVE.replace("POST", str(post))).run()
+    assert result.states() == {("wait", -1): "success"}
+    assert [user["id"] for user in result.xcom("wait")] == added
