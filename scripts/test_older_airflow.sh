@@ -95,8 +95,9 @@ run_tests() {
     selection=(-m "not slow")
     echo "(slow tests: on Airflow $OLDEST only)"
   fi
-  # exec: the PID the caller keeps is pytest's own
-  exec "$venv/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "${selection[@]}" \
+  # exec: the PID the caller keeps is pytest's own. Slow tests last: the suite beside this one
+  # runs its own real deployments first, and the two should not start theirs at the same time
+  XLIKES_SLOW_TESTS="${XLIKES_SLOW_TESTS:-last}" exec "$venv/bin/python" -m pytest -n "${XLIKES_TEST_WORKERS:-auto}" -q "${selection[@]}" \
     tests/test_demo.py tests/hooks tests/operators tests/compat tests/ecosystem
 }
 

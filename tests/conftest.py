@@ -125,8 +125,11 @@ def record_reliability(request: pytest.FixtureRequest) -> Any:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests (real Airflow processes, Celery, kills) first, so that the workers share them
-    from the start and no long test begins when the others are done (their order is kept)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    from the start and no long test begins when the others are done (their order is kept).
+    ``XLIKES_SLOW_TESTS=last`` runs them last instead: the older releases' runs beside the suite
+    (scripts/test_older_airflow.sh) then start their real deployments after the suite's."""
+    last = os.environ.get("XLIKES_SLOW_TESTS", "first") == "last"
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None) != last)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -107,6 +107,10 @@ class AirflowCluster:
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.session = requests.Session()
+        # a REST call's read timeout; a wait (for a DAG, a run) asks again after one, until its own
+        # timeout: Airflow's api-server can stall for seconds (its first task start holds it ~3 s
+        # here, 30 s and more on a loaded machine)
+        self.api_timeout = 30.0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 120.0) -> AirflowCluster:
@@ -195,7 +199,7 @@ class AirflowCluster:
     # ------------------------------------------------------------------ DAGs and runs
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         """A REST API call (``/api/v2`` + ``path``); returns the decoded JSON, raises on 4xx/5xx."""
-        response = self.session.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+        response = self.session.request(method, f"{self.url}/api/v2{path}", timeout=self.api_timeout, **kwargs)
         response.raise_for_status()
         return response.json()
 
@@ -309,9 +313,17 @@ class AirflowCluster:
             return 0
 
     def _poll(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        """Until ``done()``; an API call that fails or stalls (a loaded machine) is asked again
+        until ``timeout``, then the last error and every process's output are raised."""
         deadline = time.monotonic() + timeout
-        while not done():
+        last_error = ""
+        while True:
+            try:
+                if done():
+                    return
+            except requests.RequestException as exc:
+                last_error = f" (last API error: {exc!r})"
             self._check_alive()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{what} within {timeout:.0f} s\n{self.logs()}")
+                raise TimeoutError(f"{what} within {timeout:.0f} s{last_error}\n{self.logs()}")
             time.sleep(0.5)
