@@ -187,7 +187,7 @@ class CeleryCluster(AirflowCluster):
     def _wait_for_worker(self, worker: str, timeout: float) -> None:
         """Until the worker's log says it is ready (connected to the broker, consuming the queue)."""
         log = self.home / f"{worker}.log"
-        self._poll(lambda: " ready." in log.read_text(errors="replace"), max(timeout, 10.0), f"{worker} not ready")
+        self.wait_until(f"{worker} not ready", lambda: " ready." in log.read_text(errors="replace"), max(timeout, 10.0))
 
     # ------------------------------------------------------------------ runs
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:

@@ -34,11 +34,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from airflow_provider_xlikes.testing.processes import free_port, spawn, stop_groups
+
+T = TypeVar("T")
 
 #: the processes of a cluster, and their command lines (after ``airflow``)
 PROCESSES: dict[str, list[str]] = {
@@ -211,7 +213,7 @@ class AirflowCluster:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 60.0) -> None:
         """Until the dag-processor has parsed ``dag_id`` (it lists the folder every 2 s)."""
-        self._poll(lambda: self._status(f"/dags/{dag_id}") == 200, timeout, f"DAG {dag_id} not parsed")
+        self.wait_until(f"DAG {dag_id} not parsed", lambda: self._status(f"/dags/{dag_id}") == 200, timeout)
 
     def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, timeout: float = 60.0) -> str:
         """Trigger a run of ``dag_id`` (once it is parsed); returns its run id."""
@@ -239,7 +241,7 @@ class AirflowCluster:
             states.append(self.run_state(dag_id, run_id))
             return states[-1] in FINISHED_STATES
 
-        self._poll(finished, timeout, f"run {run_id} of {dag_id} not finished")
+        self.wait_until(f"run {run_id} of {dag_id} not finished", finished, timeout)
         return states[-1]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
@@ -312,15 +314,16 @@ class AirflowCluster:
         except requests.RequestException:
             return 0
 
-    def _poll(self, done: Callable[[], bool], timeout: float, what: str) -> None:
-        """Until ``done()``; an API call that fails or stalls (a loaded machine) is asked again
-        until ``timeout``, then the last error and every process's output are raised."""
+    def wait_until(self, what: str, done: Callable[[], T], timeout: float = 120.0) -> T:
+        """Until ``done()`` returns something true, which it returns. An API call that fails or
+        stalls (a loaded machine) is asked again until ``timeout``; then a ``TimeoutError`` names
+        ``what``, the last API error and every process's output."""
         deadline = time.monotonic() + timeout
         last_error = ""
         while True:
             try:
-                if done():
-                    return
+                if value := done():
+                    return value
             except requests.RequestException as exc:
                 last_error = f" (last API error: {exc!r})"
             self._check_alive()

@@ -3,7 +3,6 @@ new likes on the post start a DAG run, which reads the event and collects the ne
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,6 @@ from system_helpers import QUICKSTART_POST, example_source
 from airflow_provider_xlikes import iter_records
 
 DAG_ID = "xlikes_example_on_new_likes"
-
-
-def _wait(what: str, done: Any, cluster: Any, timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := done()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s\n{cluster.logs()}")
-        time.sleep(0.5)
-    return value
 
 
 @pytest.mark.slow
@@ -36,11 +26,13 @@ def test_new_likes_start_the_asset_scheduled_example_on_a_real_triggerer(
     cluster.write_dag(DAG_ID, example_source(DAG_ID, {"POKE_INTERVAL = 60": "POKE_INTERVAL = 1"}))
     cluster.wait_for_dag(DAG_ID)
     # the watcher's baseline (the likes already there: no event), then at least one poll
-    _wait("the watcher polling", lambda: sandbox.admin.total_requests("liking_users") >= 2, cluster)
+    cluster.wait_until("the watcher polling", lambda: sandbox.admin.total_requests("liking_users") >= 2, timeout=120)
     assert cluster.api("GET", f"/dags/{DAG_ID}/dagRuns")["total_entries"] == 0
 
     added = sandbox.admin.add_likes(QUICKSTART_POST, 3)
-    (run,) = _wait("the Asset's DAG run", lambda: cluster.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"], cluster)
+    (run,) = cluster.wait_until(
+        "the Asset's DAG run", lambda: cluster.api("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"], timeout=120
+    )
     assert cluster.wait_for_run(DAG_ID, run["dag_run_id"], timeout=120) == "success", cluster.diagnosis(
         DAG_ID, run["dag_run_id"]
     )

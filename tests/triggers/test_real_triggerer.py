@@ -26,15 +26,6 @@ def page_dags() -> list[str]:
     return [block.replace("poke_interval=60", "poke_interval=1") for block in blocks]
 
 
-def _wait(what: str, done: Any, cluster: Any, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := done()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s\n{cluster.logs()}")
-        time.sleep(0.5)
-    return value
-
-
 @pytest.mark.slow
 def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
     x_sandbox_factory: Any, airflow_cluster_factory: Any
@@ -56,10 +47,10 @@ def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
             return str(runs[0]["dag_run_id"])
         return None
 
-    run_id = _wait("the sensor deferred", sensor_run, cluster)
+    run_id = cluster.wait_until("the sensor deferred", sensor_run, timeout=90)
     deferred_at = time.monotonic()
     # the watcher's baseline and the sensor's first poke (each one request), then polls
-    _wait("both waiting", lambda: sandbox.admin.total_requests("liking_users") >= 4, cluster)
+    cluster.wait_until("both waiting", lambda: sandbox.admin.total_requests("liking_users") >= 4, timeout=90)
     assert cluster.api("GET", "/dags/x_on_new_likes/dagRuns")["total_entries"] == 0  # the old likes: no event
 
     # a deferral shorter than a few seconds races Airflow itself: the deferring task process may report
@@ -74,7 +65,9 @@ def test_the_deferrable_sensor_and_the_asset_watcher_on_a_real_triggerer(
         f"thanks @{user['username']}" for user in cluster.xcom("x_wait_for_likes", run_id, "new_likers")
     ]
 
-    runs = _wait("the Asset's DAG run", lambda: cluster.api("GET", "/dags/x_on_new_likes/dagRuns")["dag_runs"], cluster)
+    runs = cluster.wait_until(
+        "the Asset's DAG run", lambda: cluster.api("GET", "/dags/x_on_new_likes/dagRuns")["dag_runs"], timeout=90
+    )
     (run,) = runs
     assert cluster.wait_for_run("x_on_new_likes", run["dag_run_id"], timeout=60) == "success", cluster.diagnosis(
         "x_on_new_likes", run["dag_run_id"]
