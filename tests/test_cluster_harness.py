@@ -1,7 +1,8 @@
 """The test cluster's waits ride out an api-server that stalls (a real HTTP server that does).
 
-Airflow's api-server holds every request for seconds while it starts its first task (about 3 s
-on a quiet machine, past 30 s on a loaded one): a wait for a run must ask again, not fail.
+Airflow's api-server holds every request for seconds while it starts its first task (3 s on a
+quiet machine here, 5 to 7 s under load; calls have timed out after 30 s with two suites running):
+a wait for a run must ask again, not fail.
 """
 
 from __future__ import annotations

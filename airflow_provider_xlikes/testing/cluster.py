@@ -110,8 +110,8 @@ class AirflowCluster:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.session = requests.Session()
         # a REST call's read timeout; a wait (for a DAG, a run) asks again after one, until its own
-        # timeout: Airflow's api-server can stall for seconds (its first task start holds it ~3 s
-        # here, 30 s and more on a loaded machine)
+        # timeout: Airflow's api-server can stall for seconds (its first task start holds it 3 s
+        # on a quiet machine here, 5 to 7 s under load; calls have timed out after 30 s)
         self.api_timeout = 30.0
 
     # ------------------------------------------------------------------ lifecycle
