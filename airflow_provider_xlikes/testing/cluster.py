@@ -235,14 +235,12 @@ class AirflowCluster:
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300.0) -> str:
         """Until the run is finished; returns ``success`` or ``failed``; raises after ``timeout``."""
-        states: list[str] = []
 
-        def finished() -> bool:
-            states.append(self.run_state(dag_id, run_id))
-            return states[-1] in FINISHED_STATES
+        def finished() -> str | None:
+            state = self.run_state(dag_id, run_id)
+            return state if state in FINISHED_STATES else None
 
-        self.wait_until(f"run {run_id} of {dag_id} not finished", finished, timeout)
-        return states[-1]
+        return self.wait_until(f"run {run_id} of {dag_id} not finished", finished, timeout)
 
     def task_states(self, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
         """``{(task_id, map_index): state}`` of the run's task instances."""
@@ -314,7 +312,7 @@ class AirflowCluster:
         except requests.RequestException:
             return 0
 
-    def wait_until(self, what: str, done: Callable[[], T], timeout: float = 120.0) -> T:
+    def wait_until(self, what: str, done: Callable[[], T | None], timeout: float = 120.0) -> T:
         """Until ``done()`` returns something true, which it returns. An API call that fails or
         stalls (a loaded machine) is asked again until ``timeout``; then a ``TimeoutError`` names
         ``what``, the last API error and every process's output."""
